@@ -1,0 +1,265 @@
+/*
+ * HTML shells and static files. A shell is a template with {{placeholders}}
+ * filled per response: a fresh CSP nonce, the CSRF token, the page id. All
+ * rendering of data happens in the browser from the JSON API, so the server
+ * never interpolates user data into HTML.
+ */
+
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#include "vb.h"
+
+#define STATIC_MAX	(8 * 1024 * 1024)
+
+struct page_def {
+	const char	*path;
+	const char	*id;
+	const char	*template;
+	const char	*title;
+};
+
+static const struct page_def pages[] = {
+	{ "/login", "login", "login.html", "Sign in" },
+	{ "/password", "password", "login.html", "Choose a new password" },
+	{ "/account", "account", "page.html", "My account" },
+	{ "/admin/users", "users", "page.html", "Users" },
+	{ "/admin/units", "units", "page.html", "Organisational units" },
+	{ "/admin/roles", "roles", "page.html", "Roles and permissions" },
+	{ "/admin/skills", "skills", "page.html", "Skills" },
+	{ "/admin/sites", "sites", "page.html", "Widget sites" },
+	{ "/admin/audit", "audit", "page.html", "Audit log" },
+	{ "/platform/orgs", "orgs", "page.html", "Organisations" },
+};
+
+/* Where "/" sends a signed-in user: the first page they may see. */
+static const struct {
+	const char	*perm;
+	const char	*path;
+} landing[] = {
+	{ "users.read", "/admin/users" },
+	{ "units.read", "/admin/units" },
+	{ "roles.read", "/admin/roles" },
+	{ "sites.read", "/admin/sites" },
+	{ "audit.read", "/admin/audit" },
+	{ "platform.orgs", "/platform/orgs" },
+};
+
+static const struct {
+	const char	*ext;
+	const char	*type;
+} media[] = {
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".mjs", "text/javascript; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".ico", "image/x-icon" },
+	{ ".json", "application/json" },
+	{ ".woff2", "font/woff2" },
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".mp3", "audio/mpeg" },
+	{ ".ogg", "audio/ogg" },
+};
+
+void
+page_init(void)
+{
+}
+
+static char *
+page_read(const char *rel, size_t *len)
+{
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	char		*buf;
+	int		 fd;
+	ssize_t		 n;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", vb_root(), rel) >= sizeof(path))
+		return (NULL);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > STATIC_MAX) {
+		close(fd);
+		return (NULL);
+	}
+	buf = kore_malloc((size_t)st.st_size + 1);
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		kore_free(buf);
+		return (NULL);
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return (buf);
+}
+
+static void
+page_csp(struct vbreq *r, const char *nonce)
+{
+	char	csp[512];
+
+	(void)snprintf(csp, sizeof(csp), "default-src 'self'; script-src 'self' 'nonce-%s'; "
+	    "style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+	    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'", nonce);
+	http_response_header(r->req, "content-security-policy", csp);
+}
+
+/* Fills {{name}} placeholders from a small table; unknown ones stay empty. */
+static void
+page_fill(struct sbuf *out, const char *tpl, const char *const vars[][2], int nvars)
+{
+	const char	*p, *end;
+	size_t		 klen;
+	int		 i;
+
+	while ((p = strstr(tpl, "{{")) != NULL) {
+		sbuf_add(out, tpl, (size_t)(p - tpl));
+		if ((end = strstr(p + 2, "}}")) == NULL) {
+			tpl = p;
+			break;
+		}
+		klen = (size_t)(end - p - 2);
+		for (i = 0; i < nvars; i++) {
+			if (strlen(vars[i][0]) == klen && strncmp(vars[i][0], p + 2, klen) == 0) {
+				sbuf_adds(out, vars[i][1]);
+				break;
+			}
+		}
+		tpl = end + 2;
+	}
+	sbuf_adds(out, tpl);
+}
+
+static int
+page_render(struct vbreq *r, const struct page_def *pd, int status)
+{
+	char		 nonce[32], tplpath[64], csrf[64];
+	char		*tpl, *cookie;
+	size_t		 len;
+	struct sbuf	 out;
+
+	(void)snprintf(tplpath, sizeof(tplpath), "templates/%s", pd->template);
+	if ((tpl = page_read(tplpath, &len)) == NULL) {
+		vb_error(r, 500, "internal", "Page template missing");
+		return (VB_DONE);
+	}
+	util_random_token(nonce, 16);
+	if (r->sess.valid) {
+		kore_strlcpy(csrf, r->sess.csrf, sizeof(csrf));
+	} else {
+		http_populate_cookies(r->req);
+		if (http_request_cookie(r->req, "vb_csrf", &cookie) &&
+		    util_token_valid(cookie, 60)) {
+			kore_strlcpy(csrf, cookie, sizeof(csrf));
+		} else {
+			util_random_token(csrf, 32);
+			vb_set_cookie(r, "vb_csrf", csrf, 86400, 0);
+		}
+	}
+	const char *const vars[][2] = {
+		{ "lang", "en" }, { "title", pd->title }, { "nonce", nonce },
+		{ "csrf", csrf }, { "page", pd->id },
+	};
+	sbuf_init(&out);
+	page_fill(&out, tpl, vars, (int)(sizeof(vars) / sizeof(vars[0])));
+	kore_free(tpl);
+
+	r->status = status;
+	page_csp(r, nonce);
+	http_response_header(r->req, "x-request-id", r->reqid);
+	http_response_header(r->req, "x-content-type-options", "nosniff");
+	http_response_header(r->req, "x-frame-options", "DENY");
+	http_response_header(r->req, "referrer-policy", "same-origin");
+	http_response_header(r->req, "cache-control", "no-store");
+	http_response_header(r->req, "content-type", "text/html; charset=utf-8");
+	http_response(r->req, status, out.data, out.len);
+	sbuf_free(&out);
+	return (VB_DONE);
+}
+
+int
+page_serve(struct vbreq *r)
+{
+	size_t	i;
+
+	/* A signed-in user has nothing to do on the sign-in page. */
+	if (strcmp(r->req->path, "/login") == 0 && r->sess.valid && r->sess.mfa_ok) {
+		vb_redirect(r, r->sess.must_change ? "/password" : "/");
+		return (VB_DONE);
+	}
+	if (strcmp(r->req->path, "/password") == 0 && !r->sess.valid) {
+		vb_redirect(r, "/login");
+		return (VB_DONE);
+	}
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (strcmp(pages[i].path, r->req->path) == 0)
+			return (page_render(r, &pages[i], 200));
+	vb_error(r, 404, "not_found", "No such page");
+	return (VB_DONE);
+}
+
+int
+page_forbidden(struct vbreq *r)
+{
+	static const struct page_def forbidden = {
+		"", "forbidden", "page.html", "Not allowed"
+	};
+
+	return (page_render(r, &forbidden, 403));
+}
+
+int
+page_root(struct vbreq *r)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(landing) / sizeof(landing[0]); i++) {
+		if (vb_has_perm(r, landing[i].perm)) {
+			vb_redirect(r, landing[i].path);
+			return (VB_DONE);
+		}
+	}
+	vb_redirect(r, "/account");
+	return (VB_DONE);
+}
+
+static const char *
+page_media(const char *path)
+{
+	const char	*dot;
+	size_t		 i;
+
+	if ((dot = strrchr(path, '.')) == NULL)
+		return (NULL);
+	for (i = 0; i < sizeof(media) / sizeof(media[0]); i++)
+		if (strcmp(dot, media[i].ext) == 0)
+			return (media[i].type);
+	return (NULL);
+}
+
+/* Files under static/: a strict character set, no "..", known types only. */
+int
+page_static(struct vbreq *r)
+{
+	const char	*path = r->req->path + 1, *type;
+	char		*data;
+	size_t		 len;
+
+	if (strlen(path) > 200 || strstr(path, "..") != NULL ||
+	    strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/@")
+	    != strlen(path) || (type = page_media(path)) == NULL ||
+	    (data = page_read(path, &len)) == NULL) {
+		vb_error(r, 404, "not_found", "No such file");
+		return (VB_DONE);
+	}
+	r->status = 200;
+	http_response_header(r->req, "content-type", type);
+	http_response_header(r->req, "cache-control", "no-cache");
+	http_response_header(r->req, "x-content-type-options", "nosniff");
+	http_response(r->req, 200, data, len);
+	kore_free(data);
+	return (VB_DONE);
+}

@@ -1,0 +1,73 @@
+/*
+ * Module entry points. The parent maps the shared metrics; each worker then
+ * opens its own database pool and Redis connection.
+ */
+
+#include "vb.h"
+
+#include <kore/hooks.h>
+#include <kore/seccomp.h>
+
+/* libpq, hiredis and libsodium need a few calls beyond Kore's default set. */
+KORE_SECCOMP_FILTER("vb",
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(socket),
+	KORE_SYSCALL_ALLOW(connect),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(setsockopt),
+	KORE_SYSCALL_ALLOW(getsockname),
+	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(poll),
+	KORE_SYSCALL_ALLOW(getrandom),
+	KORE_SYSCALL_ALLOW(uname),
+	KORE_SYSCALL_ALLOW(getuid),
+	KORE_SYSCALL_ALLOW(geteuid),
+	KORE_SYSCALL_ALLOW(getpid),
+	KORE_SYSCALL_ALLOW(openat),
+	KORE_SYSCALL_ALLOW(fstat),
+	KORE_SYSCALL_ALLOW(lseek),
+	KORE_SYSCALL_ALLOW(madvise),
+	KORE_SYSCALL_ALLOW(mremap),
+	KORE_SYSCALL_ALLOW(sendto),
+	KORE_SYSCALL_ALLOW(recvfrom),
+	KORE_SYSCALL_ALLOW(sched_yield),
+	KORE_SYSCALL_ALLOW(clock_gettime),
+	KORE_SYSCALL_ALLOW(gettimeofday)
+);
+
+int	vb_init(int);
+
+int
+vb_init(int state)
+{
+	(void)state;
+	return (KORE_RESULT_OK);
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!pwd_init())
+		fatal("libsodium failed to initialise");
+	ops_init();
+}
+
+void
+kore_worker_configure(void)
+{
+	const char	*db, *redis, *pool;
+
+	if (!pwd_init())
+		fatal("libsodium failed to initialise");
+	if ((db = getenv("VB_DATABASE_URL")) == NULL)
+		fatal("VB_DATABASE_URL is not set");
+	if ((redis = getenv("VB_REDIS_URL")) == NULL)
+		fatal("VB_REDIS_URL is not set");
+	pool = getenv("VB_DB_POOL");
+	db_init(db, pool ? atoi(pool) : 4);
+	rds_init(redis);
+	auth_init();
+	page_init();
+}

@@ -1,0 +1,1 @@
+SELECT vb_login_failed($1, $2)

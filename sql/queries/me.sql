@@ -1,0 +1,1 @@
+SELECT vb_me($1)

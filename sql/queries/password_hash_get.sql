@@ -1,0 +1,1 @@
+SELECT password_hash, totp_pending FROM users WHERE id = vb_actor()

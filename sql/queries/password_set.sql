@@ -1,0 +1,1 @@
+SELECT vb_password_set($1)

@@ -1,0 +1,1 @@
+SELECT vb_role_create($1, $2::text[])

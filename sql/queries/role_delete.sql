@@ -1,0 +1,1 @@
+SELECT vb_role_delete($1::bigint)

@@ -1,0 +1,1 @@
+DELETE FROM sessions WHERE id_hash = decode($1, 'hex') RETURNING 1

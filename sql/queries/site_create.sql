@@ -1,0 +1,1 @@
+SELECT vb_site_save(NULL, $1, $2::text[], $3)

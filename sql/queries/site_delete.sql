@@ -1,0 +1,1 @@
+SELECT vb_site_delete($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_skill_delete($1::bigint)

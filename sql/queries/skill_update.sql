@@ -1,0 +1,1 @@
+SELECT vb_skill_save($1::bigint, $2)

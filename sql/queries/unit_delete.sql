@@ -1,0 +1,1 @@
+SELECT vb_unit_delete($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_user_set_status($1::bigint, 'disabled')

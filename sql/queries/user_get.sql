@@ -1,0 +1,1 @@
+SELECT vb_user_get($1::bigint)

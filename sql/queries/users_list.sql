@@ -1,0 +1,1 @@
+SELECT vb_users_list($1, $2)
