@@ -347,6 +347,10 @@ auth_totp(struct vbreq *r)
 		}
 		if (!vb_body_json(r) || (code = vb_str_field(r, "code", 6, 6)) == NULL)
 			return (VB_DONE);
+		if (!util_digits(code, 6)) {
+			vb_error_field(r, 422, "invalid", "The code is six digits", "code");
+			return (VB_DONE);
+		}
 		return (vb_rds(r, 1, "EVAL %s 1 vb:tf:%s %d", auth_tries_script,
 		    r->sess.hash_hex, THROTTLE_WINDOW));
 	case 1:

@@ -466,3 +466,15 @@ db_kick(void)
 	db_qlen--;
 	db_start(c, j);
 }
+
+void
+db_shutdown(void)
+{
+	struct db_conn	*c;
+
+	while ((c = TAILQ_FIRST(&db_idle)) != NULL) {
+		TAILQ_REMOVE(&db_idle, c, list);
+		PQfinish(c->pg);
+		kore_free(c);
+	}
+}

@@ -174,6 +174,7 @@ vb_onfree(struct http_request *req)
 		rds_orphan(r->rds);
 	if (r->json_ok)
 		kore_json_cleanup(&r->json);
+	sbuf_free(&r->body);
 	for (i = 0; i < r->sess.nperms; i++)
 		kore_free(r->sess.perms[i]);
 	kore_free(r->sess.perms);
@@ -373,7 +374,8 @@ vb_rds(struct vbreq *r, int next, const char *fmt, ...)
 int
 vb_body_json(struct vbreq *r)
 {
-	struct kore_buf	*b = r->req->http_body;
+	char	buf[8192];
+	ssize_t	n;
 
 	if (r->json_ok)
 		return (1);
@@ -381,11 +383,14 @@ vb_body_json(struct vbreq *r)
 		vb_error(r, 413, "too_large", "The request body is larger than 1 MiB");
 		return (0);
 	}
-	if (b == NULL || b->offset == 0) {
+	sbuf_init(&r->body);
+	while ((n = http_body_read(r->req, buf, sizeof(buf))) > 0)
+		sbuf_add(&r->body, buf, (size_t)n);
+	if (n == -1 || r->body.len == 0) {
 		vb_error(r, 400, "bad_json", "A JSON object is required");
 		return (0);
 	}
-	kore_json_init(&r->json, b->data, b->offset);
+	kore_json_init(&r->json, r->body.data, r->body.len);
 	r->json_ok = 1;
 	if (!kore_json_parse(&r->json) || r->json.root == NULL ||
 	    r->json.root->type != KORE_JSON_TYPE_OBJECT) {

@@ -71,3 +71,16 @@ kore_worker_configure(void)
 	auth_init();
 	page_init();
 }
+
+/*
+ * Leave without running exit handlers: a library destructor (p11-kit, via
+ * libpq's dependencies) can deadlock on glibc's locale lock at exit, which
+ * hangs the worker and with it Kore's shutdown. Nothing of ours needs them:
+ * logs are written unbuffered and the database pool is closed here.
+ */
+void
+kore_worker_teardown(void)
+{
+	db_shutdown();
+	_exit(0);
+}

@@ -73,6 +73,7 @@ int		 db_rows(struct db_job *, int);
 void		 db_init(const char *, int);
 void		 db_stats(int *, int *, int *);
 void		 db_orphan(struct db_job *);
+void		 db_shutdown(void);
 
 /* Redis (rds.c) */
 #define RDS_INTS	4
@@ -168,6 +169,7 @@ struct vbreq {
 	int			npath_id;
 
 	struct vb_session	sess;
+	struct sbuf		body;
 	struct kore_json	json;
 	int			json_ok;
 

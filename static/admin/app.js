@@ -133,17 +133,18 @@ function renderNav(me, page) {
 	}
 }
 
-function renderFatal(main, err, title) {
-	clear(main);
-	main.append(h('div', { class: 'page-header' }, h('div', { class: 'page-header__text' },
+function renderFatal(root, err, title) {
+	clear(root);
+	root.append(h('div', { class: 'page-header' }, h('div', { class: 'page-header__text' },
 	    h('h1', { class: 'page-header__title' }, title || t('state.error')))),
-	errorBlock(err, () => location.reload()));
+	err ? errorBlock(err, () => location.reload()) :
+	    h('p', null, h('a', { href: '/' }, t('state.home'))));
 }
 
-function renderForbidden(main, me) {
-	clear(main);
+function renderForbidden(root, me) {
+	clear(root);
 	const home = PAGE_INFO.get(firstPage(me));
-	main.append(h('div', { class: 'page-header' }, h('div', { class: 'page-header__text' },
+	root.append(h('div', { class: 'page-header' }, h('div', { class: 'page-header__text' },
 	    h('h1', { class: 'page-header__title' }, t('state.forbiddenTitle')),
 	    h('p', { class: 'page-header__desc' }, t('state.forbiddenText')))),
 	h('p', null, h('a', { class: 'btn btn--primary', href: home.href },
@@ -188,13 +189,13 @@ async function main() {
 	renderNav(me, page);
 
 	const info = PAGE_INFO.get(page);
-	if (!info) {
-		renderFatal(root, null, t('state.notFoundTitle'));
-		return;
-	}
-	if (!can(me, info.perm)) {
+	if (page === 'forbidden' || (info && !can(me, info.perm))) {
 		setTitle(t('state.forbiddenTitle'), me);
 		renderForbidden(root, me);
+		return;
+	}
+	if (!info) {
+		renderFatal(root, null, t('state.notFoundTitle'));
 		return;
 	}
 	const ctx = {

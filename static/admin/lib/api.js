@@ -51,14 +51,16 @@ function currentPage() {
 	return document.body ? document.body.dataset.page || '' : '';
 }
 
-function csrfToken() {
+// Candidate tokens, best first. The page shell's meta tag holds the session
+// token when there is a session and the vb_csrf cookie's value before one;
+// /api/me may have handed us a newer session token (e.g. after the password
+// step of a sign-in with a second factor).
+function csrfTokens() {
 	const meta = document.querySelector('meta[name="csrf-token"]');
 	const fromMeta = meta ? meta.content : '';
 	const fromCookie = readCookie('vb_csrf');
-	// Before a session (login, second factor) the double-submit cookie is the token.
-	if (currentPage() === 'login')
-		return fromCookie || fromMeta;
-	return sessionToken || fromMeta || fromCookie;
+	const list = [sessionToken, fromMeta, fromCookie].filter((x) => typeof x === 'string' && x !== '');
+	return [...new Set(list)];
 }
 
 const CODE_BY_STATUS = {
@@ -74,14 +76,26 @@ export async function request(method, path, body, opts = {}) {
 		headers['Content-Type'] = 'application/json';
 		init.body = JSON.stringify(body);
 	}
-	if (method !== 'GET' && method !== 'HEAD')
-		headers['X-CSRF-Token'] = csrfToken();
+	const unsafe = method !== 'GET' && method !== 'HEAD';
+	const tokens = unsafe ? csrfTokens() : [];
+	if (unsafe)
+		headers['X-CSRF-Token'] = tokens[0] || '';
 	if (opts.signal)
 		init.signal = opts.signal;
 
 	let res;
 	try {
 		res = await fetch(path, init);
+		// A stale token (say the session changed in another tab): try the
+		// next candidate once before giving up.
+		if (res.status === 403 && tokens.length > 1 && !opts.csrfRetried &&
+		    (res.headers.get('Content-Type') || '').includes('json')) {
+			const peek = await res.clone().json().catch(() => null);
+			if (peek && peek.error && peek.error.code === 'csrf') {
+				headers['X-CSRF-Token'] = tokens[1];
+				res = await fetch(path, init);
+			}
+		}
 	} catch (e) {
 		if (e && e.name === 'AbortError')
 			throw e;
@@ -134,7 +148,7 @@ export const api = {
 
 // Codes whose server text is specific to the call (which field, which
 // conflict) are shown as the server wrote them; general ones are translated.
-const SERVER_WORDED = new Set(['invalid', 'conflict']);
+const SERVER_WORDED = new Set(['invalid', 'conflict', 'forbidden']);
 
 // A sentence for the user. overrides maps a code to an i18n key.
 export function errorMessage(err, overrides = {}) {

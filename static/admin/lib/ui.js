@@ -116,6 +116,8 @@ const ICONS = {
 	key: [['circle', 7.5, 15.5, 5.5], ['path', 'M11.4 11.6L21 2M15.5 7.5l3 3L22 7l-3-3']],
 	lock: [['rect', 3, 11, 18, 11], ['path', 'M7 11V7a5 5 0 0 1 10 0v4']],
 	alert: [['circle', 12, 12, 10], ['path', 'M12 8v4M12 16h.01']],
+	ban: [['circle', 12, 12, 10], ['path', 'M4.93 4.93l14.14 14.14']],
+	checkCircle: [['path', 'M22 11.08V12a10 10 0 1 1-5.93-9.14'], ['path', 'M22 4L12 14.01l-3-3']],
 	info: [['circle', 12, 12, 10], ['path', 'M12 16v-4M12 8h.01']],
 	shield: [['path', 'M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z']],
 	code: [['path', 'M16 18l6-6-6-6M8 6l-6 6 6 6']],
@@ -191,6 +193,12 @@ export function iconButton(iconName, label, { onClick, id, cls = '', attrs = {} 
 	    title: label, id, onClick, ...attrs }, icon(iconName));
 }
 
+// Icon button whose name is real (visually hidden) text, with a tooltip.
+export function iconTextButton(iconName, label, { onClick, cls = '', attrs = {} } = {}) {
+	return h('button', { type: 'button', class: `icon-btn ${cls}`.trim(), title: label,
+	    onClick, ...attrs }, icon(iconName), h('span', { class: 'sr-only' }, label));
+}
+
 export function badge(text, tone = 'neutral') {
 	return h('span', { class: `badge badge--${tone}` }, text);
 }
@@ -216,6 +224,15 @@ function toastRegion() {
 
 // A short message in the polite live region; tone: success | error | info.
 export function toast(message, tone = 'success') {
+	// A modal dialog makes the page behind it inert, and inert live regions
+	// are not announced: repeat the message in the open dialog's own region.
+	const inDialog = document.querySelector('dialog[open] .dialog__live');
+	if (inDialog) {
+		inDialog.textContent = '';
+		setTimeout(() => {
+			inDialog.textContent = message;
+		}, 50);
+	}
 	const region = toastRegion();
 	const item = h('div', { class: `toast toast--${tone}` },
 	    icon(tone === 'error' ? 'alert' : tone === 'info' ? 'info' : 'check'),
@@ -359,7 +376,8 @@ export function openDialog({ title, description, content, submitLabel, submitId,
 	    h('div', { class: 'dialog__footer' }, footerExtra || null,
 		h('span', { class: 'dialog__spacer' }), cancelBtn, submitBtn));
 	const dialog = h('dialog', { class: `dialog dialog--${size}`,
-	    'aria-labelledby': titleId, 'aria-describedby': descId }, form);
+	    'aria-labelledby': titleId, 'aria-describedby': descId }, form,
+	h('div', { class: 'dialog__live sr-only', role: 'status', 'aria-live': 'polite' }));
 
 	const ctl = {
 		dialog, form, body, submitButton: submitBtn,

@@ -17,11 +17,6 @@ function svgDataUrl(svg) {
 	return `data:image/svg+xml;base64,${btoa(bin)}`;
 }
 
-// Group a TOTP secret in fours for reading aloud and typing.
-function groupSecret(s) {
-	return String(s).replace(/\s+/g, '').replace(/(.{4})/g, '$1 ').trim();
-}
-
 function levelMeter(level) {
 	const n = Math.max(0, Math.min(5, Number(level) || 0));
 	return h('span', { class: 'level', title: t('account.levelOf', { level: n }) },
@@ -113,7 +108,7 @@ export async function render(root, ctx) {
 		const qr = h('img', { id: 'totp-qr', class: 'tfa__qr', src: svgDataUrl(setup.qr_svg),
 		    alt: t('account.tfaQrAlt'), width: 200, height: 200 });
 		const secretId = 'totp-secret-label';
-		const code = field({ id: 'totp-enable-code', label: t('account.tfaCode'), required: true,
+		const code = field({ id: 'totp-enable-code', label: t('account.tfaCode'), required: true, cls: 'field--short',
 		    autocomplete: 'one-time-code', hint: t('account.tfaCodeHint'),
 		    attrs: { inputMode: 'numeric', maxLength: 9, spellcheck: false } });
 		const submit = h('button', { type: 'submit', id: 'totp-enable', class: 'btn btn--primary' },
@@ -170,7 +165,7 @@ export async function render(root, ctx) {
 				h('div', { class: 'copy-field' },
 				    h('code', { id: 'totp-secret', class: 'copy-field__value',
 					'aria-labelledby': secretId, dataset: { secret: setup.secret } },
-				    groupSecret(setup.secret)),
+				    String(setup.secret)),
 				    copyButton(setup.secret, { what: t('account.tfaSecret') })),
 				h('p', { class: 'field__hint' }, t('account.tfaSecretHint'))))),
 		    h('li', { class: 'steps__item' },

@@ -9,7 +9,7 @@ import {
 } from '../lib/ui.js';
 
 const PAGE_SIZE = 50;
-const KNOWN_TYPES = ['user', 'unit', 'role', 'skill', 'site', 'org', 'session', 'tenant'];
+const KNOWN_TYPES = ['user', 'unit', 'role', 'skill', 'site', 'organisation', 'session'];
 
 // Local calendar day → ISO instant at its start (from) or the next day's start (to).
 function dayStart(value, plusDays = 0) {
@@ -70,8 +70,8 @@ export async function render(root, ctx) {
 	    h('div', { class: 'field' }, h('label', { for: 'audit-from', class: 'field__label' },
 		t('audit.from')), from),
 	    h('div', { class: 'field' }, h('label', { for: 'audit-to', class: 'field__label' },
-		t('audit.to')), to, filterError)),
-	h('div', { class: 'filters__actions' }, reset, apply));
+		t('audit.to')), to, filterError),
+	    h('div', { class: 'filters__actions' }, reset, apply)));
 	root.append(filterForm);
 
 	const summary = h('p', { class: 'toolbar__count', 'aria-live': 'polite', id: 'audit-summary' });
@@ -170,7 +170,7 @@ export async function render(root, ctx) {
 		const pane = (label, text) => {
 			const id = uid('audit-pane');
 			return h('div', { class: 'diff__pane' },
-			    h('h3', { class: 'diff__label', id }, label),
+			    h('p', { class: 'diff__label', id }, label),
 			    text === null ? h('p', { class: 'diff__empty' }, t('audit.noData')) :
 				h('pre', { class: 'diff__pre', tabIndex: 0, role: 'region', 'aria-labelledby': id },
 				    text));

@@ -3,7 +3,7 @@
 // #totp-code, #login-error. One submit button serves both steps.
 
 import { t, fmtWait } from '../lib/i18n.js';
-import { api, errorMessage } from '../lib/api.js';
+import { api, errorMessage, setCsrfToken } from '../lib/api.js';
 import { h, field, icon } from '../lib/ui.js';
 import { authShell } from '../lib/authshell.js';
 
@@ -130,6 +130,14 @@ export function render(root, ctx) {
 			return;
 		}
 		if (res && res.mfa_required) {
+			// The half-signed-in session has its own CSRF token; /api/me
+			// hands it out before the second factor.
+			try {
+				const me = await api.get('/api/me', { noRedirect: true });
+				setCsrfToken(me && me.csrf_token);
+			} catch {
+				// the code step will report what goes wrong
+			}
 			setBusy(false);
 			showStep('code');
 			return;

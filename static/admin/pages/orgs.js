@@ -104,7 +104,7 @@ export async function render(root, ctx) {
 					name.setError(t('orgs.errName'));
 					bad = name;
 				}
-				if (!/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(body.slug)) {
+				if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(body.slug)) {
 					slug.setError(t('orgs.errSlug'));
 					bad = bad || slug;
 				}

@@ -10,13 +10,14 @@ import {
 } from '../lib/ui.js';
 
 // The built-in administrator role is fixed on the server (409 on change).
-// The API has no flag for it, so recognise it by being built in and named
-// or keyed as the administrator.
+// The server marks built-in roles with builtin = 'administrator' | 'supervisor'
+// | 'agent'; a plain true is also understood, then by name.
 export function isFixedAdmin(role) {
-	if (!role.builtin)
+	if (role.builtin === 'administrator')
+		return true;
+	if (role.builtin !== true)
 		return false;
-	const keys = [role.name, role.id, role.code, role.key].filter((x) => typeof x === 'string');
-	return keys.some((k) => /^(administrator|admin|tenant[_ -]?admin)$/i.test(k.trim()));
+	return typeof role.name === 'string' && /^(administrator|admin)$/i.test(role.name.trim());
 }
 
 function permLabel(code) {
@@ -192,7 +193,8 @@ export async function render(root, ctx) {
 
 	function updateColumn(r) {
 		const d = dirty(r);
-		for (const el of host.querySelectorAll(`[data-role-id="${CSS.escape(String(r.id))}"]`))
+		const sel = CSS.escape(String(r.id));
+		for (const el of host.querySelectorAll(`th[data-role-id="${sel}"], td[data-role-id="${sel}"]`))
 			el.classList.toggle('is-dirty', d);
 		const save = host.querySelector(`button[data-action="save"][data-role-id="${CSS.escape(String(r.id))}"]`);
 		const revert = host.querySelector(`button[data-action="revert"][data-role-id="${CSS.escape(String(r.id))}"]`);

@@ -122,8 +122,7 @@ export async function render(root, ctx) {
 			h('h3', { class: 'site__label', id: embedId }, t('sites.embed')),
 			h('p', { class: 'site__hint' }, t('sites.embedHint')),
 			h('div', { class: 'code-block' },
-			    h('pre', { class: 'code-block__pre', tabIndex: 0, role: 'region',
-				'aria-labelledby': embedId },
+			    h('pre', { class: 'code-block__pre', 'aria-labelledby': embedId },
 			    h('code', { class: 'embed-code' }, embedCode(s.site_key))),
 			    copyButton(() => embedCode(s.site_key),
 				{ what: t('sites.embedOf', { name: s.name }) })))));

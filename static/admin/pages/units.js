@@ -4,7 +4,7 @@
 import { t, fmtNumber } from '../lib/i18n.js';
 import { api, idPath, errorMessage } from '../lib/api.js';
 import {
-	h, clear, button, badge, field, openDialog, confirmDialog, pageHeader, emptyState,
+	h, clear, button, field, openDialog, confirmDialog, pageHeader, emptyState,
 	loading, errorBlock, toast, icon, uid, sortBy,
 } from '../lib/ui.js';
 import { refs, unitTree, descendants } from '../lib/refs.js';

@@ -8,11 +8,18 @@ import { api, qs, idPath, errorMessage } from '../lib/api.js';
 import {
 	h, clear, button, badge, avatar, field, fieldset, checkbox, openDialog,
 	confirmDialog, secretDialog, pageHeader, emptyState, loading, errorBlock, toast,
-	toastError, debounce, icon,
+	toastError, debounce, icon, iconTextButton,
 } from '../lib/ui.js';
 import { refs, unitTree } from '../lib/refs.js';
 
 const LEVELS = [1, 2, 3, 4, 5];
+
+// Let a long address wrap after the @ rather than widen the table.
+function breakableEmail(email) {
+	const s = String(email || '');
+	const i = s.indexOf('@');
+	return i < 0 ? s : [s.slice(0, i + 1), h('wbr'), s.slice(i + 1)];
+}
 
 export async function render(root, ctx) {
 	const { me } = ctx;
@@ -115,10 +122,8 @@ export async function render(root, ctx) {
 		    h('caption', { id: 'users-caption', class: 'sr-only' }, t('users.caption')),
 		    h('thead', null, h('tr', null,
 			h('th', { scope: 'col' }, t('users.colUser')),
-			h('th', { scope: 'col' }, t('users.colRoles')),
-			h('th', { scope: 'col' }, t('users.colUnits')),
+			h('th', { scope: 'col' }, t('users.colAccess')),
 			h('th', { scope: 'col' }, t('users.colStatus')),
-			h('th', { scope: 'col' }, t('users.colTwoFactor')),
 			h('th', { scope: 'col' }, t('users.colLastLogin')),
 			canWrite ? h('th', { scope: 'col', class: 'table__actions' },
 			    h('span', { class: 'sr-only' }, t('table.actions'))) : null)),
@@ -135,17 +140,17 @@ export async function render(root, ctx) {
 		const label = u.name || u.email;
 		const actions = [];
 		if (canWrite) {
-			actions.push(button(t('action.edit'), { size: 'sm', kind: 'ghost', srSuffix: label,
-			    attrs: { 'data-action': 'edit' }, onClick: () => openEditor(u) }));
+			actions.push(button(t('action.edit'), { size: 'sm', kind: 'secondary', iconName: 'edit',
+			    srSuffix: label, attrs: { 'data-action': 'edit' }, onClick: () => openEditor(u) }));
 			if (!self) {
-				actions.push(button(t('users.resetPassword'), { size: 'sm', kind: 'ghost',
-				    srSuffix: label, attrs: { 'data-action': 'reset' },
-				    onClick: () => resetPassword(u) }));
+				actions.push(iconTextButton('key', t('users.resetFor', { name: label }),
+				    { attrs: { 'data-action': 'reset' }, onClick: () => resetPassword(u) }));
 				actions.push(u.status === 'disabled' ?
-				    button(t('users.enable'), { size: 'sm', kind: 'ghost', srSuffix: label,
-					attrs: { 'data-action': 'enable' }, onClick: () => setStatus(u, true) }) :
-				    button(t('users.disable'), { size: 'sm', kind: 'danger-ghost', srSuffix: label,
-					attrs: { 'data-action': 'disable' }, onClick: () => setStatus(u, false) }));
+				    iconTextButton('checkCircle', t('users.enableNamed', { name: label }),
+					{ attrs: { 'data-action': 'enable' }, onClick: () => setStatus(u, true) }) :
+				    iconTextButton('ban', t('users.disableNamed', { name: label }),
+					{ cls: 'icon-btn--danger', attrs: { 'data-action': 'disable' },
+					    onClick: () => setStatus(u, false) }));
 			}
 		}
 		const last = u.last_login_at ? h('time', { datetime: u.last_login_at,
@@ -156,13 +161,18 @@ export async function render(root, ctx) {
 			h('div', { class: 'person__text' },
 			    h('span', { class: 'person__name' }, u.name || t('common.unnamed'),
 				self ? h('span', { class: 'person__you' }, ` ${t('users.you')}`) : null),
-			    h('span', { class: 'person__sub' }, u.email)))),
-		    h('td', null, names(u.roles)),
-		    h('td', null, names(u.units)),
-		    h('td', null, u.status === 'disabled' ? badge(t('users.statusDisabled'), 'neutral') :
-			badge(t('users.statusActive'), 'success')),
-		    h('td', null, u.totp_enabled ? badge(t('users.twoFactorOn'), 'info') :
-			h('span', { class: 'muted' }, t('users.twoFactorOff'))),
+			    h('span', { class: 'person__sub' }, breakableEmail(u.email))))),
+		    h('td', null, h('div', { class: 'access' },
+			h('span', { class: 'access__roles' }, h('span', { class: 'sr-only' }, `${t('users.colRoles')}: `),
+			    names(u.roles)),
+			h('span', { class: 'access__units' }, icon('units'),
+			    h('span', { class: 'sr-only' }, `${t('users.colUnits')}: `), names(u.units)))),
+		    h('td', null, h('div', { class: 'status-stack' },
+			u.status === 'disabled' ? badge(t('users.statusDisabled'), 'neutral') :
+			    badge(t('users.statusActive'), 'success'),
+			h('span', { class: u.totp_enabled ? 'status-stack__tfa status-stack__tfa--on' :
+			    'status-stack__tfa' }, icon(u.totp_enabled ? 'shield' : 'lock'),
+			u.totp_enabled ? t('users.twoFactorOn') : t('users.twoFactorOff')))),
 		    h('td', { class: 'nowrap' }, last),
 		    canWrite ? h('td', { class: 'table__actions' },
 			h('div', { class: 'row-actions' }, actions)) : null);
@@ -247,11 +257,21 @@ export async function render(root, ctx) {
 		userDialog(u, roles, units, skills);
 	}
 
+	// Shown instead of choices when the list cannot be read: what the user
+	// has now, kept as it is.
+	function keptList(items, text) {
+		return h('div', { class: 'callout' }, icon('lock'), h('div', null,
+		    h('p', null, text),
+		    items && items.length ? h('ul', { class: 'chips' }, items.map((x) =>
+			h('li', { class: 'chip' }, x.level ? `${x.name} · ${t('users.level', { level: x.level })}` :
+			    x.name))) : null));
+	}
+
 	function userDialog(u, roles, units, skills) {
 		const editing = Boolean(u);
 		const email = field({ id: 'user-email', type: 'email', label: t('users.email'),
 		    required: !editing, value: editing ? u.email : '', autocomplete: 'off',
-		    hint: editing ? t('users.emailFixed') : t('users.emailHint'),
+		    hint: editing ? t('users.emailFixed') : t('users.emailHint'), optionalLabel: false,
 		    attrs: { readOnly: editing, spellcheck: false } });
 		const name = field({ id: 'user-name', label: t('users.name'), required: true,
 		    value: editing ? u.name : '', autocomplete: 'off' });
@@ -262,7 +282,7 @@ export async function render(root, ctx) {
 		const roleSet = fieldset(t('users.roles'), { hint: t('users.rolesHint') });
 		const roleById = new Map();
 		if (roles.error) {
-			roleSet.body.append(h('p', { class: 'muted' }, t('users.noAccess', { what: t('users.roles') })));
+			roleSet.body.append(keptList(editing ? u.roles : [], t('users.noAccessRoles')));
 		} else if (!roles.items.length) {
 			roleSet.body.append(h('p', { class: 'muted' }, t('users.noRoles')));
 		} else {
@@ -279,7 +299,7 @@ export async function render(root, ctx) {
 		const unitSet = fieldset(t('users.units'), { hint: t('users.unitsHint') });
 		const unitById = new Map();
 		if (units.error) {
-			unitSet.body.append(h('p', { class: 'muted' }, t('users.noAccess', { what: t('users.units') })));
+			unitSet.body.append(keptList(editing ? u.units : [], t('users.noAccessUnits')));
 		} else if (!units.items.length) {
 			unitSet.body.append(h('p', { class: 'muted' }, t('users.noUnits')));
 		} else {
@@ -298,7 +318,7 @@ export async function render(root, ctx) {
 		const skillSet = fieldset(t('users.skills'), { hint: t('users.skillsHint') });
 		const skillById = new Map();
 		if (skills.error) {
-			skillSet.body.append(h('p', { class: 'muted' }, t('users.noAccess', { what: t('users.skills') })));
+			skillSet.body.append(keptList(editing ? u.skills : [], t('users.noAccessSkills')));
 		} else if (!skills.items.length) {
 			skillSet.body.append(h('p', { class: 'muted' }, t('users.noSkills')));
 		} else {
@@ -335,15 +355,22 @@ export async function render(root, ctx) {
 			async onSubmit(ctl) {
 				for (const f of [email, name, roleSet, unitSet, skillSet])
 					f.setError('');
+				// A list this user may not read is sent back unchanged, so
+				// saving never drops links nobody could see.
+				const kept = (list) => (editing ? list || [] : []);
 				const body = {
 					name: name.input.value.trim(),
-					role_ids: [...ctl.form.querySelectorAll('input[name=role]:checked')]
-					    .map((x) => roleById.get(x.value)),
-					unit_ids: [...ctl.form.querySelectorAll('input[name=unit]:checked')]
-					    .map((x) => unitById.get(x.value)),
-					skills: [...ctl.form.querySelectorAll('input[name=skill]:checked')]
-					    .map((x) => ({ skill_id: skillById.get(x.value),
-						level: Number(ctl.form.querySelector(`select[name="level-${x.value}"]`).value) })),
+					role_ids: roles.error ? kept(u && u.roles).map((x) => x.id) :
+					    [...ctl.form.querySelectorAll('input[name=role]:checked')]
+						.map((x) => roleById.get(x.value)),
+					unit_ids: units.error ? kept(u && u.units).map((x) => x.id) :
+					    [...ctl.form.querySelectorAll('input[name=unit]:checked')]
+						.map((x) => unitById.get(x.value)),
+					skills: skills.error ? kept(u && u.skills)
+					    .map((x) => ({ skill_id: x.id, level: x.level })) :
+					    [...ctl.form.querySelectorAll('input[name=skill]:checked')]
+						.map((x) => ({ skill_id: skillById.get(x.value),
+						    level: Number(ctl.form.querySelector(`select[name="level-${x.value}"]`).value) })),
 				};
 				let bad = null;
 				if (!editing) {
