@@ -139,42 +139,6 @@ route_at(int i)
 	return (&routes[i]);
 }
 
-/*
- * Matches path against pattern segment by segment; ":id" takes a decimal id
- * (1-18 digits), a final "*" takes the rest.
- */
-static int
-route_match(const char *pat, const char *path, int64_t *ids, int *nids)
-{
-	const char	*pe, *se;
-	size_t		 plen, slen;
-
-	*nids = 0;
-	while (*pat != '\0' && *path != '\0') {
-		if (*pat != '/' || *path != '/')
-			return (0);
-		pat++;
-		path++;
-		if (strcmp(pat, "*") == 0)
-			return (1);
-		pe = strchr(pat, '/');
-		se = strchr(path, '/');
-		plen = pe ? (size_t)(pe - pat) : strlen(pat);
-		slen = se ? (size_t)(se - path) : strlen(path);
-		if (plen == 3 && strncmp(pat, ":id", 3) == 0) {
-			if (slen == 0 || slen > 18 || *nids >= ROUTE_PATH_PARAMS ||
-			    strspn(path, "0123456789") < slen)
-				return (0);
-			ids[(*nids)++] = strtoll(path, NULL, 10);
-		} else if (plen != slen || strncmp(pat, path, plen) != 0) {
-			return (0);
-		}
-		pat += plen;
-		path += slen;
-	}
-	return (*pat == '\0' && *path == '\0');
-}
-
 const struct vb_route *
 route_find(const char *method, const char *path, int64_t *ids, int *nids,
     int *path_known)
@@ -185,7 +149,7 @@ route_find(const char *method, const char *path, int64_t *ids, int *nids,
 	if (strlen(path) > 1024)
 		return (NULL);
 	for (i = 0; i < NROUTES; i++) {
-		if (!route_match(routes[i].path, path, ids, nids))
+		if (!util_path_match(routes[i].path, path, ids, nids, ROUTE_PATH_PARAMS))
 			continue;
 		*path_known = 1;
 		if (strcmp(routes[i].method, method) == 0 ||

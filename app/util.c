@@ -145,6 +145,43 @@ sbuf_pg_elem(struct sbuf *b, const char *s)
 	sbuf_addc(b, '"');
 }
 
+/*
+ * Matches path against pattern segment by segment; ":id" takes a decimal id
+ * (1-18 digits), a final "*" takes the rest.
+ */
+int
+util_path_match(const char *pat, const char *path, int64_t *ids, int *nids,
+    int maxids)
+{
+	const char	*pe, *se;
+	size_t		 plen, slen;
+
+	*nids = 0;
+	while (*pat != '\0' && *path != '\0') {
+		if (*pat != '/' || *path != '/')
+			return (0);
+		pat++;
+		path++;
+		if (strcmp(pat, "*") == 0)
+			return (1);
+		pe = strchr(pat, '/');
+		se = strchr(path, '/');
+		plen = pe ? (size_t)(pe - pat) : strlen(pat);
+		slen = se ? (size_t)(se - path) : strlen(path);
+		if (plen == 3 && strncmp(pat, ":id", 3) == 0) {
+			if (slen == 0 || slen > 18 || *nids >= maxids ||
+			    strspn(path, "0123456789") < slen)
+				return (0);
+			ids[(*nids)++] = strtoll(path, NULL, 10);
+		} else if (plen != slen || strncmp(pat, path, plen) != 0) {
+			return (0);
+		}
+		pat += plen;
+		path += slen;
+	}
+	return (*pat == '\0' && *path == '\0');
+}
+
 int
 util_utf8_valid(const char *s, size_t len)
 {

@@ -35,6 +35,7 @@ int	 util_perm_valid(const char *);
 int	 util_time_valid(const char *);
 int	 util_token_valid(const char *, size_t);
 int	 util_digits(const char *, size_t);
+int	 util_path_match(const char *, const char *, int64_t *, int *, int);
 
 void	 util_hex(const unsigned char *, size_t, char *);
 void	 util_random_token(char *, size_t);
