@@ -38,13 +38,16 @@ $(BUILD)/queries.h: $(QUERIES) conf/bin/vb-sqlgen
 
 $(BUILD)/%.o: app/%.c app/vb.h app/util.h $(BUILD)/queries.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/vb.so: $(APP_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $(APP_OBJ) $(LIBS)
+	@echo "  LD  $@"
+	@$(CC) -shared $(LDFLAGS) -o $@ $(APP_OBJ) $(LIBS)
 
 $(BUILD)/vbctl: app/vbctl.c $(PURE_SRC) app/util.h
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ app/vbctl.c $(PURE_SRC) $(LIBS)
+	@echo "  CC  $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ app/vbctl.c $(PURE_SRC) $(LIBS)
 
 run: deps all
 	@conf/bin/vb-run

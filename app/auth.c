@@ -336,8 +336,9 @@ int
 auth_totp(struct vbreq *r)
 {
 	struct db_job	*j;
-	const char	*code;
-	char		 body[64];
+	const char	*code, *v;
+	char		 body[64], stepbuf[24];
+	int64_t		 step;
 
 	switch (r->step) {
 	case 0:
@@ -364,19 +365,23 @@ auth_totp(struct vbreq *r)
 			return (VB_DONE);
 		}
 		code = vb_field(r, "code", 0)->data.string;
-		if (!r->sess.has_totp || !totp_verify(r->totp_secret, r->totp_len, code,
-		    (int64_t)time(NULL))) {
+		step = r->sess.has_totp ? totp_verify(r->totp_secret, r->totp_len, code,
+		    (int64_t)time(NULL)) : -1;
+		if (step < 0) {
 			vb_error(r, 401, "invalid_code", "The code is wrong or has expired");
 			return (VB_DONE);
 		}
+		(void)snprintf(stepbuf, sizeof(stepbuf), "%lld", (long long)step);
 		j = vb_job(r);
-		db_add(j, Q_SESSION_MFA_OK, 1, r->sess.hash_hex);
-		db_add(j, Q_AUDIT_EVENT, 1, "auth.login");
-		db_add(j, "UPDATE users SET last_login_at = now() WHERE id = vb_actor()", 0);
+		db_add(j, Q_MFA_COMPLETE, 2, r->sess.hash_hex, stepbuf);
 		return (vb_db_submit(r, j, 2));
 	case 2:
 		if (vb_db_error(r))
 			return (VB_DONE);
+		if ((v = db_value(r->job, 0, 0, 0)) == NULL || v[0] != 't') {
+			vb_error(r, 401, "invalid_code", "This code was already used; wait for the next one");
+			return (VB_DONE);
+		}
 		(void)snprintf(body, sizeof(body), "{\"must_change_password\":%s}",
 		    r->sess.must_change ? "true" : "false");
 		vb_json(r, 200, body, strlen(body));
@@ -495,7 +500,7 @@ auth_totp_setup(struct vbreq *r)
 		totp_secret(secret);
 		util_hex(secret, sizeof(secret), hex);
 		j = vb_job(r);
-		db_add(j, Q_TOTP_SET, 3, hex, NULL, NULL);
+		db_add(j, Q_TOTP_SET, 4, hex, NULL, NULL, NULL);
 		db_add(j, "SELECT email FROM users WHERE id = vb_actor()", 0);
 		kore_strlcpy(r->scratch, hex, sizeof(r->scratch));
 		return (vb_db_submit(r, j, 1));
@@ -539,6 +544,8 @@ auth_totp_enable(struct vbreq *r)
 	size_t		 len;
 	struct db_job	*j;
 	const char	*v;
+	char		 stepbuf[24];
+	int64_t		 step;
 
 	switch (r->step) {
 	case 0:
@@ -553,15 +560,17 @@ auth_totp_enable(struct vbreq *r)
 			vb_error(r, 409, "conflict", "Start the set-up first");
 			return (VB_DONE);
 		}
-		if (!totp_verify(pending, len, vb_field(r, "code", 0)->data.string,
-		    (int64_t)time(NULL))) {
+		step = totp_verify(pending, len, vb_field(r, "code", 0)->data.string,
+		    (int64_t)time(NULL));
+		if (step < 0) {
 			vb_error_field(r, 422, "invalid_code", "The code is wrong or has expired",
 			    "code");
 			return (VB_DONE);
 		}
+		(void)snprintf(stepbuf, sizeof(stepbuf), "%lld", (long long)step);
 		v = db_value(r->job, 0, 0, 1) + 2;
 		j = vb_job(r);
-		db_add(j, Q_TOTP_SET, 3, NULL, v, "true");
+		db_add(j, Q_TOTP_SET, 4, NULL, v, "true", stepbuf);
 		return (vb_db_submit(r, j, 2));
 	case 2:
 		if (vb_db_error(r))
@@ -591,7 +600,7 @@ auth_totp_disable(struct vbreq *r)
 			return (VB_DONE);
 		}
 		j = vb_job(r);
-		db_add(j, Q_TOTP_SET, 3, NULL, NULL, "false");
+		db_add(j, Q_TOTP_SET, 4, NULL, NULL, "false", NULL);
 		return (vb_db_submit(r, j, 2));
 	case 2:
 		if (vb_db_error(r))

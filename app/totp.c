@@ -39,16 +39,23 @@ totp_base32(const unsigned char *s, size_t len, char *out, size_t outlen)
 	return (1);
 }
 
-/* Accepts the current step and one either side for clock drift. */
-int
+/*
+ * Accepts the current step and one either side for clock drift. Returns the
+ * matched time step (so the caller can refuse its reuse), or -1.
+ */
+int64_t
 totp_verify(const unsigned char *s, size_t len, const char *code, int64_t now)
 {
-	if (!util_digits(code, 6))
-		return (0);
+	int	pos = 0;
+
+	if (!util_digits(code, 6) || now < 0)
+		return (-1);
 	if (oath_init() != OATH_OK)
-		return (0);
-	return (oath_totp_validate((const char *)s, len, (time_t)now, 30, 0, 1,
-	    code) >= 0);
+		return (-1);
+	if (oath_totp_validate2((const char *)s, len, (time_t)now, 30, 0, 1, &pos,
+	    code) < 0)
+		return (-1);
+	return (now / 30 + pos);
 }
 
 int

@@ -50,7 +50,7 @@ int	 pwd_verify(const char *, const char *);
 #define TOTP_SECRET_LEN	20
 void	 totp_secret(unsigned char *);
 int	 totp_base32(const unsigned char *, size_t, char *, size_t);
-int	 totp_verify(const unsigned char *, size_t, const char *, int64_t);
+int64_t	 totp_verify(const unsigned char *, size_t, const char *, int64_t);
 int	 totp_code(const unsigned char *, size_t, int64_t, char *);
 int	 totp_qr_svg(const char *, struct sbuf *);
 

@@ -138,8 +138,18 @@ test('TOTP: enrol with a QR code, then sign-in needs the code', async () => {
 	assert.equal((await c.post('/api/auth/totp', { code: 'abcdef' })).status, 422);
 	const bad = await c.post('/api/auth/totp', { code: totp(setup.json.secret, Date.now() - 300000) });
 	assert.equal(bad.status, 401);
-	assert.equal((await c.post('/api/auth/totp', { code: totp(setup.json.secret) })).status, 200);
+	// The code that turned two-factor on was used once already (RFC 6238 5.2).
+	const reused = await c.post('/api/auth/totp', { code: totp(setup.json.secret) });
+	assert.equal(reused.status, 401);
+	assert.match(reused.json.error.message, /already used/);
+	const next = totp(setup.json.secret, Date.now() + 30000);
+	assert.equal((await c.post('/api/auth/totp', { code: next })).status, 200);
 	assert.equal((await c.get('/api/users')).status, 200);
+	// And the code that just worked does not work for a second sign-in.
+	const c2 = new Client();
+	await c2.login(email, password);
+	c2.csrf = (await c2.get('/api/me')).json.csrf_token;
+	assert.equal((await c2.post('/api/auth/totp', { code: next })).status, 401);
 
 	assert.equal((await admin.post('/api/me/totp/disable', { password: 'wrong' })).status, 422);
 	assert.equal((await admin.post('/api/me/totp/disable', { password })).status, 204);

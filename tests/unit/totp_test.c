@@ -23,12 +23,13 @@ main(void)
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		snprintf(name, sizeof(name), "rfc6238 vector at t=%lld", (long long)vectors[i].t);
 		CHECK(totp_code(key, 20, vectors[i].t, code) && strcmp(code, vectors[i].code) == 0, name);
-		CHECK(totp_verify(key, 20, vectors[i].code, vectors[i].t), "verify accepts the vector");
+		CHECK(totp_verify(key, 20, vectors[i].code, vectors[i].t) == vectors[i].t / 30,
+		    "verify accepts the vector and returns its time step");
 	}
-	CHECK(totp_verify(key, 20, "287082", 59 + 30), "one step of clock drift accepted");
-	CHECK(!totp_verify(key, 20, "287082", 59 + 90), "three steps late refused");
-	CHECK(!totp_verify(key, 20, "28708a", 59), "non-digits refused");
-	CHECK(!totp_verify(key, 20, "2870822", 59), "seven digits refused");
+	CHECK(totp_verify(key, 20, "287082", 59 + 30) == 1, "one step of clock drift accepted, step reported");
+	CHECK(totp_verify(key, 20, "287082", 59 + 90) == -1, "three steps late refused");
+	CHECK(totp_verify(key, 20, "28708a", 59) == -1, "non-digits refused");
+	CHECK(totp_verify(key, 20, "2870822", 59) == -1, "seven digits refused");
 	CHECK(totp_base32(key, 20, b32, sizeof(b32)) &&
 	    strcmp(b32, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ") == 0, "base32 secret without padding");
 	sbuf_init(&svg);

@@ -53,7 +53,8 @@ export async function render(root, ctx) {
 		host.append(h('div', { class: 'card__header card__header--bar' },
 		    h('h2', { class: 'card__title', id: 'units-heading' }, t('units.treeTitle')),
 		    h('p', { class: 'card__meta' }, t('units.summary', { count: units.length,
-			n: fmtNumber(units.length), members: fmtNumber(total) }))));
+			n: fmtNumber(units.length),
+			members: t('units.members', { count: total, n: fmtNumber(total) }) }))));
 		const byParent = new Map();
 		for (const { unit, children } of unitTree(units))
 			byParent.set(String(unit.id), children);
