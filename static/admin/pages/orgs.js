@@ -140,11 +140,11 @@ export async function render(root, ctx) {
 				toast(t('orgs.created', { name: body.name }));
 				ctl.afterClose = () => {
 					load(res.org ? res.org.id : undefined);
-					if (res.admin && res.admin.temporary_password) {
+					if (res.temporary_password) {
 						secretDialog({ title: t('orgs.createdTitle'),
 						    intro: t('orgs.createdText', { name: body.name,
-							email: res.admin.email || body.admin_email }),
-						    secret: res.admin.temporary_password });
+							email: (res.admin && res.admin.email) || body.admin_email }),
+						    secret: res.temporary_password });
 					}
 				};
 				return true;
