@@ -19,7 +19,7 @@ CFLAGS	+= -std=gnu11 -O2 -g -fPIC $(WARN) $(SANFLAGS) -I$(BUILD) -Iapp \
 LDFLAGS	+= $(SANFLAGS)
 LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lm
 
-APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c \
+APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c \
 	  app/page.c app/ops.c app/util.c app/totp.c
 PURE_SRC = app/util.c app/totp.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
@@ -37,6 +37,7 @@ $(BUILD)/queries.h: $(QUERIES) conf/bin/vb-sqlgen
 	conf/bin/vb-sqlgen $(QUERIES) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: app/%.c app/vb.h app/util.h $(BUILD)/queries.h
+	@test -n "$(KORE_FEATURES)" || { echo "kore is not installed: run 'make deps'" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -49,7 +50,10 @@ $(BUILD)/vbctl: app/vbctl.c $(PURE_SRC) app/util.h
 	@echo "  CC  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ app/vbctl.c $(PURE_SRC) $(LIBS)
 
-run: deps all
+# Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
+# must happen after deps has installed Kore (struct layouts depend on them).
+run: deps
+	@$(MAKE) --no-print-directory all
 	@conf/bin/vb-run
 
 migrate: deps
@@ -72,6 +76,7 @@ e2e:
 	@tests/run e2e
 
 bench:
+	@conf/bin/vb-deps test
 	@tests/bench/run
 
 fuzz:

@@ -250,21 +250,30 @@ auth_login_check(struct vbreq *r)
 {
 	struct db_job	*j = r->job;
 	const char	*pw = vb_field(r, "password", 0)->data.string;
-	const char	*hash;
 
 	if (vb_db_error(r))
 		return (VB_DONE);
 	if (db_rows(j, 0) != 1) {
-		(void)pwd_verify(auth_dummy_hash, pw);
-		r->login.pw_ok = 0;
-	} else {
-		hash = db_value(j, 0, 0, 2);
-		r->login.uid = strtoll(db_value(j, 0, 0, 0), NULL, 10);
-		r->login.disabled = strcmp(db_value(j, 0, 0, 3), "active") != 0;
-		r->login.totp = db_value(j, 0, 0, 4)[0] == 't';
-		r->login.must_change = db_value(j, 0, 0, 5)[0] == 't';
-		r->login.pw_ok = pwd_verify(hash, pw);
+		/* Unknown account: verify anyway so it costs the same time. */
+		r->login.uid = 0;
+		return (pwtask_start(r, PWTASK_VERIFY, auth_dummy_hash, pw, 7));
 	}
+	r->login.uid = strtoll(db_value(j, 0, 0, 0), NULL, 10);
+	r->login.disabled = strcmp(db_value(j, 0, 0, 3), "active") != 0;
+	r->login.totp = db_value(j, 0, 0, 4)[0] == 't';
+	r->login.must_change = db_value(j, 0, 0, 5)[0] == 't';
+	return (pwtask_start(r, PWTASK_VERIFY, db_value(j, 0, 0, 2), pw, 7));
+}
+
+static int
+auth_login_verified(struct vbreq *r)
+{
+	struct db_job	*j;
+	int		 ok;
+
+	if (!pwtask_result(r, &ok, NULL, 0))
+		return (VB_WAIT);
+	r->login.pw_ok = r->login.uid > 0 && ok;
 	if (!r->login.pw_ok) {
 		j = vb_job(r);
 		db_add(j, Q_LOGIN_FAILED, 2, vb_field(r, "email", 0)->data.string,
@@ -306,6 +315,8 @@ auth_login(struct vbreq *r)
 		return (auth_login_lookup(r));
 	case 2:
 		return (auth_login_check(r));
+	case 7:
+		return (auth_login_verified(r));
 	case 3:		/* failure recorded in the audit log; count it */
 		if (vb_db_error(r))
 			return (VB_DONE);
@@ -446,8 +457,9 @@ int
 auth_password(struct vbreq *r)
 {
 	struct db_job	*j;
-	const char	*cur, *nw;
+	const char	*nw;
 	char		 hash[256];
+	int		 ok;
 
 	switch (r->step) {
 	case 0:
@@ -455,23 +467,35 @@ auth_password(struct vbreq *r)
 		    vb_str_field(r, "current_password", 1, 200) == NULL ||
 		    (nw = vb_str_field(r, "new_password", 12, 200)) == NULL)
 			return (VB_DONE);
-		return (auth_load_secrets(r));
-	case 1:
-		if (vb_db_error(r))
-			return (VB_DONE);
-		cur = vb_field(r, "current_password", 0)->data.string;
-		nw = vb_field(r, "new_password", 0)->data.string;
-		if (db_rows(r->job, 0) != 1 || !pwd_verify(db_value(r->job, 0, 0, 0), cur)) {
-			vb_error_field(r, 422, "invalid", "The current password is wrong",
-			    "current_password");
-			return (VB_DONE);
-		}
-		if (strcmp(cur, nw) == 0) {
+		if (strcmp(nw, vb_field(r, "current_password", 0)->data.string) == 0) {
 			vb_error_field(r, 422, "invalid",
 			    "The new password must differ from the current one", "new_password");
 			return (VB_DONE);
 		}
-		if (!pwd_hash(nw, hash, sizeof(hash)))
+		return (auth_load_secrets(r));
+	case 1:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		if (db_rows(r->job, 0) != 1) {
+			vb_error(r, 404, "not_found", "No such user");
+			return (VB_DONE);
+		}
+		return (pwtask_start(r, PWTASK_VERIFY, db_value(r->job, 0, 0, 0),
+		    vb_field(r, "current_password", 0)->data.string, 3));
+	case 3:
+		if (!pwtask_result(r, &ok, NULL, 0))
+			return (VB_WAIT);
+		if (!ok) {
+			vb_error_field(r, 422, "invalid", "The current password is wrong",
+			    "current_password");
+			return (VB_DONE);
+		}
+		return (pwtask_start(r, PWTASK_HASH, NULL,
+		    vb_field(r, "new_password", 0)->data.string, 4));
+	case 4:
+		if (!pwtask_result(r, &ok, hash, sizeof(hash)))
+			return (VB_WAIT);
+		if (!ok)
 			fatal("pwd_hash failed");
 		j = vb_job(r);
 		db_add(j, Q_PASSWORD_SET, 1, hash);
@@ -585,6 +609,7 @@ int
 auth_totp_disable(struct vbreq *r)
 {
 	struct db_job	*j;
+	int		 ok;
 
 	switch (r->step) {
 	case 0:
@@ -594,8 +619,16 @@ auth_totp_disable(struct vbreq *r)
 	case 1:
 		if (vb_db_error(r))
 			return (VB_DONE);
-		if (db_rows(r->job, 0) != 1 || !pwd_verify(db_value(r->job, 0, 0, 0),
-		    vb_field(r, "password", 0)->data.string)) {
+		if (db_rows(r->job, 0) != 1) {
+			vb_error(r, 404, "not_found", "No such user");
+			return (VB_DONE);
+		}
+		return (pwtask_start(r, PWTASK_VERIFY, db_value(r->job, 0, 0, 0),
+		    vb_field(r, "password", 0)->data.string, 3));
+	case 3:
+		if (!pwtask_result(r, &ok, NULL, 0))
+			return (VB_WAIT);
+		if (!ok) {
 			vb_error_field(r, 422, "invalid", "The password is wrong", "password");
 			return (VB_DONE);
 		}
@@ -611,9 +644,34 @@ auth_totp_disable(struct vbreq *r)
 	fatal("auth_totp_disable: step %d", r->step);
 }
 
+static void
+auth_sweep_done(struct db_job *j, void *arg)
+{
+	(void)arg;
+	if (j->failed)
+		vb_log(LOG_NOTICE, "session sweep: %s", j->errmsg);
+	db_job_free(j);
+}
+
+/* Every five minutes, on the first worker only: drop expired sessions. */
+static void
+auth_sweep(void *arg, u_int64_t now)
+{
+	struct db_job	*j;
+
+	(void)arg;
+	(void)now;
+	j = db_job_new();
+	db_add(j, Q_SESSIONS_SWEEP, 1, SESSION_IDLE);
+	if (!db_submit(j, auth_sweep_done, j))
+		db_job_free(j);
+}
+
 void
 auth_init(void)
 {
+	if (worker != NULL && worker->id == 1)
+		(void)kore_timer_add(auth_sweep, 5 * 60 * 1000, NULL, 0);
 	if (!pwd_hash("not a real password", auth_dummy_hash, sizeof(auth_dummy_hash)))
 		fatal("auth_init: pwd_hash");
 }

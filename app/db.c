@@ -201,13 +201,13 @@ db_connect(void)
 
 	pg = PQconnectdb(db_conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {
-		kore_log(LOG_ERR, "db: connect: %s", PQerrorMessage(pg));
+		vb_log(LOG_ERR, "db: connect: %s", PQerrorMessage(pg));
 		PQfinish(pg);
 		return (NULL);
 	}
 	res = PQexec(pg, "SET ROLE vb_app");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		kore_log(LOG_ERR, "db: set role: %s", PQerrorMessage(pg));
+		vb_log(LOG_ERR, "db: set role: %s", PQerrorMessage(pg));
 		PQclear(res);
 		PQfinish(pg);
 		return (NULL);
@@ -215,7 +215,7 @@ db_connect(void)
 	PQclear(res);
 	PQsetNoticeProcessor(pg, db_notice, NULL);
 	if (PQsetnonblocking(pg, 1) != 0 || PQenterPipelineMode(pg) != 1) {
-		kore_log(LOG_ERR, "db: pipeline mode: %s", PQerrorMessage(pg));
+		vb_log(LOG_ERR, "db: pipeline mode: %s", PQerrorMessage(pg));
 		PQfinish(pg);
 		return (NULL);
 	}
@@ -295,7 +295,7 @@ db_start(struct db_conn *c, struct db_job *j)
 			break;
 	}
 	if (i < j->nstmt || !PQpipelineSync(c->pg)) {
-		kore_log(LOG_ERR, "db: send: %s", PQerrorMessage(c->pg));
+		vb_log(LOG_ERR, "db: send: %s", PQerrorMessage(c->pg));
 		db_conn_close(c);
 		return;
 	}
@@ -325,7 +325,7 @@ db_flush(struct db_conn *c)
 			    KORE_TIMER_ONESHOT);
 		return;
 	default:
-		kore_log(LOG_ERR, "db: flush: %s", PQerrorMessage(c->pg));
+		vb_log(LOG_ERR, "db: flush: %s", PQerrorMessage(c->pg));
 		db_conn_close(c);
 	}
 }
@@ -384,7 +384,7 @@ db_conn_handle(void *arg, int error)
 	struct db_conn	*c = arg;
 
 	if (error || !PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
-		kore_log(LOG_NOTICE, "db: connection lost: %s", PQerrorMessage(c->pg));
+		vb_log(LOG_NOTICE, "db: connection lost: %s", PQerrorMessage(c->pg));
 		db_conn_close(c);
 		return;
 	}

@@ -225,3 +225,36 @@ ops_log(struct vbreq *r, int ms)
 	(void)write(STDOUT_FILENO, b.data, b.len);
 	sbuf_free(&b);
 }
+
+/*
+ * Application log line: JSON with a level, the worker and a message. Kore's
+ * own start-up lines stay in its plain format.
+ */
+void
+vb_log(int prio, const char *fmt, ...)
+{
+	struct sbuf	 b;
+	va_list		 ap;
+	char		 msg[512];
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 when[32];
+	const char	*level;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	level = prio <= LOG_ERR ? "error" : prio == LOG_WARNING || prio == LOG_NOTICE ?
+	    "warning" : "info";
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	sbuf_init(&b);
+	sbuf_addf(&b, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", when,
+	    ts.tv_nsec / 1000000, level);
+	sbuf_json_str(&b, msg);
+	sbuf_addf(&b, ",\"worker\":%d}\n", worker ? worker->id : 0);
+	(void)write(STDOUT_FILENO, b.data, b.len);
+	sbuf_free(&b);
+}

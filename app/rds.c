@@ -75,13 +75,13 @@ rds_on_connect(const redisAsyncContext *ac, int status)
 {
 	(void)ac;
 	if (status != REDIS_OK) {
-		kore_log(LOG_NOTICE, "redis: connect failed");
+		vb_log(LOG_NOTICE, "redis: connect failed");
 		rds_c.connected = 0;
 		rds_c.ac = NULL;
 		return;
 	}
 	rds_c.connected = 1;
-	kore_log(LOG_INFO, "redis: connected");
+	vb_log(LOG_INFO, "redis: connected");
 }
 
 static void
@@ -91,7 +91,7 @@ rds_on_disconnect(const redisAsyncContext *ac, int status)
 	(void)status;
 	rds_c.connected = 0;
 	rds_c.ac = NULL;
-	kore_log(LOG_NOTICE, "redis: disconnected");
+	vb_log(LOG_NOTICE, "redis: disconnected");
 }
 
 static void

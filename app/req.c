@@ -172,6 +172,7 @@ vb_onfree(struct http_request *req)
 		db_orphan(r->job);
 	if (r->rds != NULL)
 		rds_orphan(r->rds);
+	pwtask_free(r);
 	if (r->json_ok)
 		kore_json_cleanup(&r->json);
 	sbuf_free(&r->body);
@@ -332,10 +333,10 @@ vb_db_error(struct vbreq *r)
 	} else if (strncmp(j->sqlstate, "08", 2) == 0 || strcmp(j->sqlstate, "57P01") == 0) {
 		vb_error(r, 503, "unavailable", "The database is unavailable; try again shortly");
 	} else if (strncmp(j->sqlstate, "23", 2) == 0 || strncmp(j->sqlstate, "22", 2) == 0) {
-		kore_log(LOG_NOTICE, "req %s: %s %s", r->reqid, j->sqlstate, j->errmsg);
+		vb_log(LOG_NOTICE, "req %s: %s %s", r->reqid, j->sqlstate, j->errmsg);
 		vb_error(r, 422, "invalid", "The request breaks a data rule");
 	} else {
-		kore_log(LOG_ERR, "req %s: db error %s: %s", r->reqid, j->sqlstate, j->errmsg);
+		vb_log(LOG_ERR, "req %s: db error %s: %s", r->reqid, j->sqlstate, j->errmsg);
 		vb_error(r, 500, "internal", "Something went wrong on our side");
 	}
 	return (1);

@@ -287,10 +287,10 @@ route_skills(const struct vb_param *p, struct kore_json_item *it, struct sbuf *o
  */
 static int
 route_param(struct vbreq *r, const struct vb_param *p, struct sbuf *out,
-    int *isnull, char *temppw, size_t temppw_len)
+    int *isnull)
 {
 	struct kore_json_item	*it = NULL;
-	char			 q[256], msg[160], hash[256];
+	char			 q[256], msg[160];
 	const char		*s = NULL;
 	int64_t			 v;
 	int			 rc;
@@ -374,10 +374,8 @@ route_param(struct vbreq *r, const struct vb_param *p, struct sbuf *out,
 		sbuf_adds(out, s);
 		return (1);
 	case P_TEMPPW:
-		util_temp_password(temppw, temppw_len);
-		if (!pwd_hash(temppw, hash, sizeof(hash)))
-			fatal("pwd_hash failed");
-		sbuf_adds(out, hash);
+		/* Hashed beforehand on a task thread (route_sqlcall step 0). */
+		sbuf_adds(out, r->scratch);
 		return (1);
 	case P_SITEKEY:
 		util_random_token(q, 18);
@@ -407,8 +405,7 @@ route_sqlcall_start(struct vbreq *r)
 			return (VB_DONE);
 	for (i = 0; i < n; i++) {
 		sbuf_init(&bufs[i]);
-		if (ok && !route_param(r, &rt->params[i], &bufs[i], &isnull,
-		    r->scratch2, sizeof(r->scratch2)))
+		if (ok && !route_param(r, &rt->params[i], &bufs[i], &isnull))
 			ok = 0;
 		vals[i] = isnull ? NULL : bufs[i].data;
 	}
@@ -460,12 +457,42 @@ route_sqlcall_answer(struct vbreq *r)
 	sbuf_free(&b);
 }
 
+static int
+route_needs_temppw(const struct vb_route *rt)
+{
+	int	i;
+
+	for (i = 0; i < DB_PARAM_MAX && rt->params[i].type != P_NONE; i++)
+		if (rt->params[i].type == P_TEMPPW)
+			return (1);
+	return (0);
+}
+
+/*
+ * Steps: 0 validates and, when the call hands out a temporary password,
+ * hashes it on a task thread (2); 1 answers the database's result.
+ */
 int
 route_sqlcall(struct vbreq *r)
 {
-	if (r->step == 0)
+	int	ok;
+
+	switch (r->step) {
+	case 0:
+		if (!route_needs_temppw(r->route))
+			return (route_sqlcall_start(r));
+		util_temp_password(r->scratch2, sizeof(r->scratch2));
+		return (pwtask_start(r, PWTASK_HASH, NULL, r->scratch2, 2));
+	case 2:
+		if (!pwtask_result(r, &ok, r->scratch, sizeof(r->scratch)))
+			return (VB_WAIT);
+		if (!ok)
+			fatal("pwd_hash failed");
 		return (route_sqlcall_start(r));
-	if (!vb_db_error(r))
-		route_sqlcall_answer(r);
-	return (VB_DONE);
+	case 1:
+		if (!vb_db_error(r))
+			route_sqlcall_answer(r);
+		return (VB_DONE);
+	}
+	fatal("route_sqlcall: step %d", r->step);
 }

@@ -8,8 +8,24 @@
 #include <kore/hooks.h>
 #include <kore/seccomp.h>
 
-/* libpq, hiredis and libsodium need a few calls beyond Kore's default set. */
+/*
+ * libpq, hiredis and libsodium need a few calls beyond Kore's default set,
+ * and the argon2id task threads (pwtask.c) the thread-start calls.
+ */
 KORE_SECCOMP_FILTER("vb",
+	KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(clone),
+	KORE_SYSCALL_ALLOW(clone3),
+	KORE_SYSCALL_ALLOW(set_robust_list),
+	KORE_SYSCALL_ALLOW(rseq),
+	KORE_SYSCALL_ALLOW(futex),
+	KORE_SYSCALL_ALLOW(mprotect),
+	KORE_SYSCALL_ALLOW(munmap),
+	KORE_SYSCALL_ALLOW(mmap),
+	KORE_SYSCALL_ALLOW(rt_sigprocmask),
+	KORE_SYSCALL_ALLOW(sigaltstack),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	KORE_SYSCALL_ALLOW(exit),
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(socket),
 	KORE_SYSCALL_ALLOW(connect),

@@ -174,6 +174,7 @@ struct vbreq {
 	int			json_ok;
 
 	struct db_job		*job;
+	struct pwtask		*pw;
 	struct rds_pending	*rds;
 	struct rds_result	rres;
 
@@ -235,6 +236,14 @@ int	auth_totp_enable(struct vbreq *);
 int	auth_totp_disable(struct vbreq *);
 void	auth_init(void);
 
+/* pwtask.c */
+#define PWTASK_VERIFY	1
+#define PWTASK_HASH	2
+struct pwtask;
+int	pwtask_start(struct vbreq *, int, const char *, const char *, int);
+int	pwtask_result(struct vbreq *, int *, char *, size_t);
+void	pwtask_free(struct vbreq *);
+
 /* page.c */
 int	page_serve(struct vbreq *);
 int	page_root(struct vbreq *);
@@ -248,6 +257,7 @@ int	ops_metrics(struct vbreq *);
 void	ops_init(void);
 void	ops_observe(int, int, u_int64_t);
 void	ops_log(struct vbreq *, int);
+void	vb_log(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 
 #endif

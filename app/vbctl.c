@@ -81,8 +81,10 @@ ctl_seed(void)
 	res = ctl_exec(pg, "SELECT count(*) FROM organisations", 0, NULL);
 	n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (n > 0)
+	if (n > 0) {
+		PQfinish(pg);
 		return (0);
+	}
 	PQclear(ctl_exec(pg, "BEGIN", 0, NULL));
 	ctl_org(pg, "Platform", "platform", "operator@platform.invalid", "Platform Operator",
 	    1, opw, sizeof(opw));

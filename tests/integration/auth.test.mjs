@@ -92,6 +92,19 @@ test('idle and absolute expiry end a session', async () => {
 	assert.equal((await a2.get('/api/me')).status, 401);
 });
 
+test('the sweep removes sessions nobody presents again, and only those', async () => {
+	const { admin } = await newOrg();
+	const { admin: other } = await newOrg();
+	const uid = (await admin.get('/api/me')).json.id;
+	const live = (await other.get('/api/me')).json.id;
+	sql(`UPDATE sessions SET last_seen_at = now() - interval '2 hours' WHERE user_id = ${uid}`);
+	const n = Number(sql("SET ROLE vb_app; SELECT vb_sessions_sweep('30 minutes')"));
+	assert.ok(n >= 1);
+	assert.equal(sql(`SELECT count(*) FROM sessions WHERE user_id = ${uid}`), '0');
+	assert.equal(sql(`SELECT count(*) FROM sessions WHERE user_id = ${live}`), '1');
+	assert.equal((await other.get('/api/me')).status, 200);
+});
+
 test('a one-time password must be changed before anything else', async () => {
 	const { admin } = await newOrg();
 	const email = unique('new') + '@x.test';

@@ -1,0 +1,1 @@
+SELECT vb_sessions_sweep($1::interval)
