@@ -19,7 +19,7 @@ CFLAGS	+= -std=gnu11 -O2 -g -fPIC $(WARN) $(SANFLAGS) -I$(BUILD) -Iapp \
 LDFLAGS	+= $(SANFLAGS)
 LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lm
 
-APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c \
+APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c app/hub.c \
 	  app/page.c app/ops.c app/util.c app/totp.c
 PURE_SRC = app/util.c app/totp.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)

@@ -69,6 +69,13 @@ ops_observe(int route, int status, u_int64_t us)
 		db_stats(&ops->db_total[w], &ops->db_busy[w], &ops->db_queue[w]);
 }
 
+void
+ops_websockets(int delta)
+{
+	if (ops != NULL)
+		__atomic_fetch_add(&ops->websockets, delta, __ATOMIC_RELAXED);
+}
+
 static const char *
 ops_route_name(int i)
 {

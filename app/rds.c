@@ -24,7 +24,10 @@ struct rds_pending {
 	void		*arg;		/* NULL once the caller went away */
 };
 
-static struct rds_conn	 rds_c;
+static struct rds_conn	 rds_c;		/* commands */
+static struct rds_conn	 rds_s;		/* pub/sub subscriber */
+static char		*rds_channel;
+static void		(*rds_on_message)(const char *, size_t);
 static char		*rds_path;
 static char		*rds_host;
 static int		 rds_port;
@@ -41,6 +44,7 @@ rds_sched(struct rds_conn *c)
 }
 
 static void rds_add_read(void *p) { struct rds_conn *c = p; c->events |= EPOLLIN; rds_sched(c); }
+static void rds_subscribe(void);
 static void rds_del_read(void *p) { struct rds_conn *c = p; c->events &= ~EPOLLIN; rds_sched(c); }
 static void rds_add_write(void *p) { struct rds_conn *c = p; c->events |= EPOLLOUT; rds_sched(c); }
 static void rds_del_write(void *p) { struct rds_conn *c = p; c->events &= ~EPOLLOUT; rds_sched(c); }
@@ -70,36 +74,56 @@ rds_handle(void *arg, int error)
 		redisAsyncHandleWrite(c->ac);
 }
 
+static struct rds_conn *
+rds_of(const redisAsyncContext *ac)
+{
+	return (ac->ev.data);
+}
+
 static void
 rds_on_connect(const redisAsyncContext *ac, int status)
 {
-	(void)ac;
+	struct rds_conn	*c = rds_of(ac);
+
 	if (status != REDIS_OK) {
 		vb_log(LOG_NOTICE, "redis: connect failed");
-		rds_c.connected = 0;
-		rds_c.ac = NULL;
+		c->connected = 0;
+		c->ac = NULL;
 		return;
 	}
-	rds_c.connected = 1;
-	vb_log(LOG_INFO, "redis: connected");
+	c->connected = 1;
+	vb_log(LOG_INFO, "redis: connected%s", c == &rds_s ? " (subscriber)" : "");
+	if (c == &rds_s)
+		rds_subscribe();
 }
 
 static void
 rds_on_disconnect(const redisAsyncContext *ac, int status)
 {
-	(void)ac;
+	struct rds_conn	*c = rds_of(ac);
+
 	(void)status;
-	rds_c.connected = 0;
-	rds_c.ac = NULL;
-	vb_log(LOG_NOTICE, "redis: disconnected");
+	c->connected = 0;
+	c->ac = NULL;
+	vb_log(LOG_NOTICE, "redis: disconnected%s", c == &rds_s ? " (subscriber)" : "");
 }
+
+static void	rds_connect_one(struct rds_conn *);
 
 static void
 rds_connect(void)
 {
+	rds_connect_one(&rds_c);
+	if (rds_channel != NULL)
+		rds_connect_one(&rds_s);
+}
+
+static void
+rds_connect_one(struct rds_conn *c)
+{
 	redisAsyncContext	*ac;
 
-	if (rds_c.ac != NULL)
+	if (c->ac != NULL)
 		return;
 	ac = rds_path ? redisAsyncConnectUnix(rds_path) :
 	    redisAsyncConnect(rds_host, rds_port);
@@ -109,11 +133,11 @@ rds_connect(void)
 		redisAsyncFree(ac);
 		return;
 	}
-	rds_c.ac = ac;
-	rds_c.events = 0;
-	rds_c.evt.type = KORE_TYPE_PGSQL_CONN;
-	rds_c.evt.handle = rds_handle;
-	ac->ev.data = &rds_c;
+	c->ac = ac;
+	c->events = 0;
+	c->evt.type = KORE_TYPE_PGSQL_CONN;
+	c->evt.handle = rds_handle;
+	ac->ev.data = c;
 	ac->ev.addRead = rds_add_read;
 	ac->ev.delRead = rds_del_read;
 	ac->ev.addWrite = rds_add_write;
@@ -122,8 +146,8 @@ rds_connect(void)
 	redisAsyncSetConnectCallback(ac, rds_on_connect);
 	redisAsyncSetDisconnectCallback(ac, rds_on_disconnect);
 	/* hiredis asked for write readiness before our hooks were set. */
-	rds_add_write(&rds_c);
-	rds_add_read(&rds_c);
+	rds_add_write(c);
+	rds_add_read(c);
 }
 
 static void
@@ -131,8 +155,7 @@ rds_tick(void *arg, u_int64_t now)
 {
 	(void)arg;
 	(void)now;
-	if (rds_c.ac == NULL)
-		rds_connect();
+	rds_connect();
 }
 
 /* url: unix:///path/to/sock or redis://host:port */
@@ -220,4 +243,51 @@ void
 rds_orphan(struct rds_pending *p)
 {
 	p->arg = NULL;
+}
+
+/* Messages on our channel; the subscription reply itself is skipped. */
+static void
+rds_sub_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+		return;
+	if (reply->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->element[0]->str, "message") != 0 ||
+	    reply->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	rds_on_message(reply->element[2]->str, reply->element[2]->len);
+}
+
+static void
+rds_subscribe(void)
+{
+	if (rds_s.ac != NULL && rds_channel != NULL)
+		(void)redisAsyncCommand(rds_s.ac, rds_sub_reply, NULL, "SUBSCRIBE %s",
+		    rds_channel);
+}
+
+/*
+ * Follows one pub/sub channel on a connection of its own; cb gets each
+ * message. Resubscribes after every reconnect.
+ */
+void
+rds_listen(const char *channel, void (*cb)(const char *, size_t))
+{
+	rds_channel = kore_strdup(channel);
+	rds_on_message = cb;
+	rds_connect_one(&rds_s);
+}
+
+/* Fire and forget: a lost publish only delays delivery (clients resume). */
+int
+rds_publish(const char *channel, const char *data, size_t len)
+{
+	if (!rds_c.connected || rds_c.ac == NULL)
+		return (0);
+	return (redisAsyncCommand(rds_c.ac, NULL, NULL, "PUBLISH %s %b", channel,
+	    data, len) == REDIS_OK);
 }

@@ -190,6 +190,10 @@ vb_common_headers(struct vbreq *r)
 	http_response_header(r->req, "x-content-type-options", "nosniff");
 	http_response_header(r->req, "referrer-policy", "same-origin");
 	http_response_header(r->req, "x-frame-options", "DENY");
+	if (r->cors_origin[0] != '\0') {
+		http_response_header(r->req, "access-control-allow-origin", r->cors_origin);
+		http_response_header(r->req, "vary", "Origin");
+	}
 	if (vb_secure_cookies())
 		http_response_header(r->req, "strict-transport-security",
 		    "max-age=31536000");

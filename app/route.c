@@ -35,6 +35,9 @@ static struct vb_route routes[] = {
 	{ "GET", "/platform/orgs", RT_PAGE, "platform.orgs", page_serve },
 	{ "GET", "/static/*", RT_PUBLIC, NULL, page_static },
 	{ "GET", "/healthz", RT_PUBLIC, NULL, ops_healthz },
+	{ "GET", "/ws", RT_PUBLIC, NULL, hub_ws },
+	{ "POST", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_session },
+	{ "OPTIONS", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
 	{ "GET", "/metrics", RT_PUBLIC, NULL, ops_metrics },
 
 	/* Sign-in and the current user */
@@ -162,7 +165,7 @@ route_find(const char *method, const char *path, int64_t *ids, int *nids,
 }
 
 /* Query-string value, URL-decoded into buf; 0 when absent or too long. */
-static int
+int
 route_query(struct vbreq *r, const char *name, char *buf, size_t len)
 {
 	const char	*q = r->req->query_string, *amp, *eq;

@@ -86,6 +86,7 @@ kore_worker_configure(void)
 	rds_init(redis);
 	auth_init();
 	page_init();
+	hub_init();
 }
 
 /*

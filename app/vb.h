@@ -88,6 +88,8 @@ void			 rds_init(const char *);
 int			 rds_up(void);
 struct rds_pending	*rds_commandv(rds_cb, void *, const char *, va_list);
 void			 rds_orphan(struct rds_pending *);
+void			 rds_listen(const char *, void (*)(const char *, size_t));
+int			 rds_publish(const char *, const char *, size_t);
 
 /* Routes (route.c) */
 struct vbreq;
@@ -165,6 +167,7 @@ struct vbreq {
 	u_int64_t		start_us;
 	char			reqid[VB_REQID_MAX];
 	char			addr[64];
+	char			cors_origin[256];	/* set: answer CORS for it */
 	int64_t			path_id[ROUTE_PATH_PARAMS];
 	int			npath_id;
 
@@ -222,6 +225,7 @@ const struct vb_route	*route_find(const char *, const char *, int64_t *,
 			    int *, int *);
 int			 route_sqlcall(struct vbreq *);
 int			 route_count(void);
+int			 route_query(struct vbreq *, const char *, char *, size_t);
 const struct vb_route	*route_at(int);
 
 /* auth.c */
@@ -235,6 +239,12 @@ int	auth_totp_setup(struct vbreq *);
 int	auth_totp_enable(struct vbreq *);
 int	auth_totp_disable(struct vbreq *);
 void	auth_init(void);
+
+/* hub.c */
+int	hub_ws(struct vbreq *);
+int	hub_widget_session(struct vbreq *);
+int	hub_widget_preflight(struct vbreq *);
+void	hub_init(void);
 
 /* pwtask.c */
 #define PWTASK_VERIFY	1
@@ -256,6 +266,7 @@ int	ops_healthz(struct vbreq *);
 int	ops_metrics(struct vbreq *);
 void	ops_init(void);
 void	ops_observe(int, int, u_int64_t);
+void	ops_websockets(int);
 void	ops_log(struct vbreq *, int);
 void	vb_log(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,0 +1,735 @@
+/*
+ * The real-time hub: widget sessions and the WebSocket endpoint.
+ *
+ * Truth first: a chat message is committed in PostgreSQL, with its
+ * conversation's next sequence number, before anyone is told. Then the sender
+ * gets an ack, this worker's subscribers get the message at once, and a
+ * Redis publish carries it to every other worker and node, tagged with our
+ * origin so we skip our own. Redis down delays delivery to other workers and
+ * nodes; nothing is lost, because clients resume with the last sequence they
+ * saw and the server replays from PostgreSQL. Clients drop duplicates by seq.
+ *
+ * Ownership: a struct hub_conn hangs off the connection's hdlr_extra from the
+ * handshake until the disconnect; database jobs started for it hold a
+ * reference (pending), and the struct is freed when both are gone.
+ */
+
+#include "vb.h"
+#include "queries.h"
+
+#define HUB_CHANNEL	"vb:hub"
+#define HUB_BUCKETS	4096
+#define HUB_SUBS_MAX	64
+#define HUB_TEXT_MAX	4000
+#define HUB_RATE	5	/* messages per second, sustained */
+#define HUB_BURST	20
+#define WIDGET_TTL	"12 hours"
+
+enum hub_kind { HUB_STAFF = 1, HUB_CUSTOMER };
+
+struct hub_conn {
+	struct connection	*c;
+	enum hub_kind		 kind;
+	int64_t			 tenant_id;
+	int64_t			 who;		/* user id or customer id */
+	char			 addr[64];
+	int64_t			 subs[HUB_SUBS_MAX];
+	int			 nsubs;
+	double			 tokens;	/* send rate limit */
+	u_int64_t		 tokens_at;
+	int			 pending;
+	int			 closed;
+};
+
+struct hub_sub {
+	int64_t			 conv;
+	struct hub_conn		*hc;
+	struct hub_sub		*next;
+};
+
+struct hub_op {
+	struct hub_conn		*hc;
+	int64_t			 conv;
+	char			 client_id[72];
+};
+
+static struct hub_sub	*hub_index[HUB_BUCKETS];
+static char		 hub_origin[48];
+
+void	hub_connect(struct connection *);
+void	hub_message(struct connection *, u_int8_t, void *, size_t);
+void	hub_disconnect(struct connection *);
+
+static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *);
+
+/* Subscriptions ------------------------------------------------------------ */
+
+static struct hub_sub **
+hub_bucket(int64_t conv)
+{
+	return (&hub_index[(u_int64_t)conv % HUB_BUCKETS]);
+}
+
+static int
+hub_subscribed(struct hub_conn *hc, int64_t conv)
+{
+	int	i;
+
+	for (i = 0; i < hc->nsubs; i++)
+		if (hc->subs[i] == conv)
+			return (1);
+	return (0);
+}
+
+static int
+hub_sub_add(struct hub_conn *hc, int64_t conv)
+{
+	struct hub_sub	*s;
+
+	if (hub_subscribed(hc, conv))
+		return (1);
+	if (hc->nsubs >= HUB_SUBS_MAX)
+		return (0);
+	hc->subs[hc->nsubs++] = conv;
+	s = kore_calloc(1, sizeof(*s));
+	s->conv = conv;
+	s->hc = hc;
+	s->next = *hub_bucket(conv);
+	*hub_bucket(conv) = s;
+	return (1);
+}
+
+static void
+hub_sub_remove_all(struct hub_conn *hc)
+{
+	struct hub_sub	**pp, *s;
+	int		  i;
+
+	for (i = 0; i < hc->nsubs; i++) {
+		for (pp = hub_bucket(hc->subs[i]); (s = *pp) != NULL; ) {
+			if (s->hc == hc) {
+				*pp = s->next;
+				kore_free(s);
+			} else {
+				pp = &s->next;
+			}
+		}
+	}
+	hc->nsubs = 0;
+}
+
+/* Sending ------------------------------------------------------------------ */
+
+static void
+hub_send(struct hub_conn *hc, const char *data, size_t len)
+{
+	if (!hc->closed)
+		kore_websocket_send(hc->c, WEBSOCKET_OP_TEXT, data, len);
+}
+
+static void
+hub_send_error(struct hub_conn *hc, const char *client_id, const char *code,
+    const char *msg)
+{
+	struct sbuf	b;
+
+	sbuf_init(&b);
+	sbuf_adds(&b, "{\"type\":\"error\",\"code\":");
+	sbuf_json_str(&b, code);
+	sbuf_adds(&b, ",\"message\":");
+	sbuf_json_str(&b, msg);
+	if (client_id != NULL && client_id[0] != '\0') {
+		sbuf_adds(&b, ",\"client_id\":");
+		sbuf_json_str(&b, client_id);
+	}
+	sbuf_addc(&b, '}');
+	hub_send(hc, b.data, b.len);
+	sbuf_free(&b);
+}
+
+/* To this worker's subscribers of conv; skip is left out (may be NULL). */
+static void
+hub_deliver(int64_t conv, const char *data, size_t len, struct hub_conn *skip)
+{
+	struct hub_sub	*s;
+
+	for (s = *hub_bucket(conv); s != NULL; s = s->next)
+		if (s->conv == conv && s->hc != skip)
+			hub_send(s->hc, data, len);
+}
+
+/* Everywhere: here at once, elsewhere through Redis ("origin|conv|json"). */
+static void
+hub_fanout(int64_t conv, const char *data, size_t len, struct hub_conn *skip)
+{
+	struct sbuf	b;
+
+	hub_deliver(conv, data, len, skip);
+	sbuf_init(&b);
+	sbuf_addf(&b, "%s|%lld|", hub_origin, (long long)conv);
+	sbuf_add(&b, data, len);
+	(void)rds_publish(HUB_CHANNEL, b.data, b.len);
+	sbuf_free(&b);
+}
+
+static void
+hub_on_publish(const char *data, size_t len)
+{
+	const char	*p, *q, *end = data + len;
+	int64_t		 conv;
+	size_t		 olen = strlen(hub_origin);
+
+	if ((p = memchr(data, '|', len)) == NULL)
+		return;
+	if ((size_t)(p - data) == olen && memcmp(data, hub_origin, olen) == 0)
+		return;
+	p++;
+	if ((q = memchr(p, '|', (size_t)(end - p))) == NULL || q - p > 19 || q == p)
+		return;
+	conv = strtoll(p, NULL, 10);
+	q++;
+	if (conv > 0 && q < end && *q == '{')
+		hub_deliver(conv, q, (size_t)(end - q), NULL);
+}
+
+/* Connection lifetime ------------------------------------------------------ */
+
+static void
+hub_release(struct hub_conn *hc)
+{
+	if (hc->closed && hc->pending == 0)
+		kore_free(hc);
+}
+
+void
+hub_connect(struct connection *c)
+{
+	struct hub_conn	*hc = c->hdlr_extra;
+
+	hc->c = c;
+	hc->tokens = HUB_BURST;
+	hc->tokens_at = kore_time_ms();
+	ops_websockets(1);
+	hub_send(hc, "{\"type\":\"hello\"}", 16);
+}
+
+void
+hub_disconnect(struct connection *c)
+{
+	struct hub_conn	*hc = c->hdlr_extra;
+
+	if (hc == NULL)
+		return;
+	c->hdlr_extra = NULL;
+	hub_sub_remove_all(hc);
+	hc->closed = 1;
+	ops_websockets(-1);
+	hub_release(hc);
+}
+
+static struct db_job *
+hub_job(struct hub_conn *hc, const char *reqid)
+{
+	struct db_job	*j;
+
+	j = db_job_new();
+	db_job_tenant(j, hc->tenant_id, hc->kind == HUB_STAFF ? hc->who : 0,
+	    hc->addr, reqid);
+	return (j);
+}
+
+static struct hub_op *
+hub_op_new(struct hub_conn *hc, int64_t conv, const char *client_id)
+{
+	struct hub_op	*op;
+
+	op = kore_calloc(1, sizeof(*op));
+	op->hc = hc;
+	op->conv = conv;
+	if (client_id != NULL)
+		kore_strlcpy(op->client_id, client_id, sizeof(op->client_id));
+	hc->pending++;
+	return (op);
+}
+
+/* Ends an operation; 1 when its connection is still there to answer. */
+static int
+hub_op_live(struct hub_op *op)
+{
+	struct hub_conn	*hc = op->hc;
+
+	hc->pending--;
+	if (hc->closed) {
+		hub_release(hc);
+		return (0);
+	}
+	return (1);
+}
+
+static void
+hub_job_error(struct hub_conn *hc, struct db_job *j, const char *client_id)
+{
+	if (j->sqlstate[0] == 'V')
+		hub_send_error(hc, client_id, j->errhint ? j->errhint : "invalid", j->errmsg);
+	else if (strncmp(j->sqlstate, "08", 2) == 0)
+		hub_send_error(hc, client_id, "unavailable", "The database is unavailable; retry");
+	else
+		hub_send_error(hc, client_id, "internal", "Something went wrong on our side");
+}
+
+/* Messages from clients ------------------------------------------------------ */
+
+struct hub_in {
+	struct kore_json_item	*root;
+	int64_t			 conv;
+	const char		*client_id;
+	const char		*text;
+	int64_t			 after;
+};
+
+static struct kore_json_item *
+hub_member(struct kore_json_item *root, const char *name)
+{
+	struct kore_json_item	*it;
+
+	TAILQ_FOREACH(it, &root->data.items, list)
+		if (it->name != NULL && strcmp(it->name, name) == 0)
+			return (it);
+	return (NULL);
+}
+
+static int
+hub_int(struct kore_json_item *root, const char *name, int64_t *out)
+{
+	struct kore_json_item	*it = hub_member(root, name);
+
+	if (it == NULL)
+		return (0);
+	if (it->type == KORE_JSON_TYPE_INTEGER) {
+		*out = it->data.s64;
+		return (1);
+	}
+	if (it->type == KORE_JSON_TYPE_INTEGER_U64 && it->data.u64 <= INT64_MAX) {
+		*out = (int64_t)it->data.u64;
+		return (1);
+	}
+	if (it->type == KORE_JSON_TYPE_NUMBER && it->data.number >= 0 &&
+	    it->data.number < 9e15 && it->data.number == (double)(int64_t)it->data.number) {
+		*out = (int64_t)it->data.number;
+		return (1);
+	}
+	return (0);
+}
+
+static const char *
+hub_str(struct kore_json_item *root, const char *name)
+{
+	struct kore_json_item	*it = hub_member(root, name);
+
+	if (it == NULL || it->type != KORE_JSON_TYPE_STRING)
+		return (NULL);
+	return (it->data.string);
+}
+
+/* A token bucket per connection: a flood gets a clear notice, not a cut. */
+static int
+hub_rate_ok(struct hub_conn *hc)
+{
+	u_int64_t	now = kore_time_ms();
+
+	hc->tokens += (double)(now - hc->tokens_at) * HUB_RATE / 1000.0;
+	if (hc->tokens > HUB_BURST)
+		hc->tokens = HUB_BURST;
+	hc->tokens_at = now;
+	if (hc->tokens < 1.0)
+		return (0);
+	hc->tokens -= 1.0;
+	return (1);
+}
+
+static void
+hub_send_done(struct db_job *j, void *arg)
+{
+	struct hub_op	*op = arg;
+	const char	*msg, *seq;
+	struct sbuf	 b;
+
+	msg = j->failed ? NULL : db_value(j, 0, 0, 0);
+	seq = j->failed ? NULL : db_value(j, 0, 0, 1);
+	if (hub_op_live(op)) {
+		if (j->failed) {
+			hub_job_error(op->hc, j, op->client_id);
+		} else if (msg != NULL && seq != NULL) {
+			sbuf_init(&b);
+			sbuf_addf(&b, "{\"type\":\"ack\",\"conversation_id\":%lld,\"seq\":%s,"
+			    "\"client_id\":", (long long)op->conv, seq);
+			sbuf_json_str(&b, op->client_id);
+			sbuf_addc(&b, '}');
+			hub_send(op->hc, b.data, b.len);
+			sbuf_free(&b);
+		}
+	}
+	/* Stored, so everyone hears of it, even if the sender has gone. */
+	if (msg != NULL)
+		hub_fanout(op->conv, msg, strlen(msg), NULL);
+	kore_free(op);
+	db_job_free(j);
+}
+
+static void
+hub_in_send(struct hub_conn *hc, struct hub_in *in)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		 conv[24], who[24];
+
+	if (in->conv <= 0 || in->client_id == NULL || !util_token_valid(in->client_id, 64)) {
+		hub_send_error(hc, in->client_id, "invalid",
+		    "send needs conversation_id and a client_id of 1-64 URL-safe characters");
+		return;
+	}
+	if (in->text == NULL || !util_utf8_valid(in->text, strlen(in->text)) ||
+	    util_utf8_chars(in->text) == 0 || util_utf8_chars(in->text) > HUB_TEXT_MAX) {
+		hub_send_error(hc, in->client_id, "invalid", "text must be 1 to 4000 characters");
+		return;
+	}
+	if (!hub_rate_ok(hc)) {
+		hub_send_error(hc, in->client_id, "rate_limited",
+		    "You are sending messages too fast; wait a moment");
+		return;
+	}
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	op = hub_op_new(hc, in->conv, in->client_id);
+	j = hub_job(hc, in->client_id);
+	db_add(j, Q_MESSAGE_POST, 5, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
+	    who, in->client_id, in->text);
+	if (!db_submit(j, hub_send_done, op)) {
+		db_job_free(j);
+		(void)hub_op_live(op);
+		kore_free(op);
+		hub_send_error(hc, in->client_id, "unavailable", "The database is unavailable; retry");
+	}
+}
+
+/* Access is checked and the backlog read in one transaction. */
+static void
+hub_subscribe_done(struct db_job *j, void *arg)
+{
+	struct hub_op	*op = arg;
+	struct hub_conn	*hc = op->hc;
+	const char	*v;
+	char		 done[128];
+	int		 i, n;
+
+	if (hub_op_live(op)) {
+		if (j->failed) {
+			hub_job_error(hc, j, NULL);
+		} else if (!hub_sub_add(hc, op->conv)) {
+			hub_send_error(hc, NULL, "too_many", "Too many conversations on one connection");
+		} else {
+			n = db_rows(j, 1);
+			for (i = 0; i < n; i++)
+				if ((v = db_value(j, 1, i, 0)) != NULL)
+					hub_send(hc, v, strlen(v));
+			(void)snprintf(done, sizeof(done), "{\"type\":\"subscribed\","
+			    "\"conversation_id\":%lld,\"last_seq\":%s}", (long long)op->conv,
+			    db_value(j, 0, 0, 0) ? db_value(j, 0, 0, 0) : "0");
+			hub_send(hc, done, strlen(done));
+		}
+	}
+	kore_free(op);
+	db_job_free(j);
+}
+
+static void
+hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		 conv[24], who[24], after[24];
+
+	if (in->conv <= 0 || in->after < 0) {
+		hub_send_error(hc, NULL, "invalid", "subscribe needs conversation_id and after_seq >= 0");
+		return;
+	}
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	(void)snprintf(after, sizeof(after), "%lld", (long long)in->after);
+	op = hub_op_new(hc, in->conv, NULL);
+	j = hub_job(hc, "");
+	db_add(j, Q_CONVERSATION_ACCESS, 3, conv, hc->kind == HUB_STAFF ? "staff" : "customer", who);
+	db_add(j, Q_MESSAGES_AFTER, 2, conv, after);
+	if (!db_submit(j, hub_subscribe_done, op)) {
+		db_job_free(j);
+		(void)hub_op_live(op);
+		kore_free(op);
+		hub_send_error(hc, NULL, "unavailable", "The database is unavailable; retry");
+	}
+}
+
+/* Typing is ephemeral: never stored, only to those already following. */
+static void
+hub_in_typing(struct hub_conn *hc, struct hub_in *in)
+{
+	char	buf[160];
+	int	n;
+
+	if (!hub_subscribed(hc, in->conv)) {
+		hub_send_error(hc, NULL, "not_subscribed", "Subscribe to the conversation first");
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "{\"type\":\"typing\",\"conversation_id\":%lld,"
+	    "\"sender\":{\"kind\":\"%s\",\"id\":%lld}}", (long long)in->conv,
+	    hc->kind == HUB_STAFF ? "staff" : "customer", (long long)hc->who);
+	hub_fanout(in->conv, buf, (size_t)n, hc);
+}
+
+static void
+hub_in_ping(struct hub_conn *hc, struct hub_in *in)
+{
+	(void)in;
+	hub_send(hc, "{\"type\":\"pong\"}", 15);
+}
+
+static const struct {
+	const char	*type;
+	void		(*fn)(struct hub_conn *, struct hub_in *);
+} hub_types[] = {
+	{ "send", hub_in_send },
+	{ "subscribe", hub_in_subscribe },
+	{ "typing", hub_in_typing },
+	{ "ping", hub_in_ping },
+};
+
+/*
+ * One frame from a client. Anything that is not a JSON object with a known
+ * "type" gets an error frame and changes nothing.
+ */
+void
+hub_message(struct connection *c, u_int8_t op, void *data, size_t len)
+{
+	struct hub_conn	*hc = c->hdlr_extra;
+	struct kore_json json;
+	struct hub_in	 in;
+	const char	*type;
+	size_t		 i;
+
+	if (hc == NULL)
+		return;
+	if (op != WEBSOCKET_OP_TEXT) {
+		hub_send_error(hc, NULL, "bad_frame", "Only JSON text frames are understood");
+		return;
+	}
+	kore_json_init(&json, data, len);
+	if (!kore_json_parse(&json) || json.root == NULL ||
+	    json.root->type != KORE_JSON_TYPE_OBJECT ||
+	    (type = hub_str(json.root, "type")) == NULL) {
+		hub_send_error(hc, NULL, "bad_json", "A JSON object with a type is required");
+		kore_json_cleanup(&json);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.root = json.root;
+	(void)hub_int(json.root, "conversation_id", &in.conv);
+	(void)hub_int(json.root, "after_seq", &in.after);
+	in.client_id = hub_str(json.root, "client_id");
+	in.text = hub_str(json.root, "text");
+	for (i = 0; i < sizeof(hub_types) / sizeof(hub_types[0]); i++) {
+		if (strcmp(hub_types[i].type, type) == 0) {
+			hub_types[i].fn(hc, &in);
+			break;
+		}
+	}
+	if (i == sizeof(hub_types) / sizeof(hub_types[0]))
+		hub_send_error(hc, NULL, "unknown_type", "Unknown message type");
+	kore_json_cleanup(&json);
+}
+
+/* HTTP side ------------------------------------------------------------------ */
+
+static int
+hub_origin_ok(struct vbreq *r, const char **origin)
+{
+	if (!http_request_header(r->req, "origin", origin) || strlen(*origin) > 255 ||
+	    !util_origin_valid(*origin))
+		return (0);
+	return (1);
+}
+
+/* Answers carry CORS for the page's origin (added once, by vb_json). */
+static void
+hub_cors(struct vbreq *r, const char *origin)
+{
+	kore_strlcpy(r->cors_origin, origin, sizeof(r->cors_origin));
+}
+
+/* Preflight for the cross-origin session request of the loader. */
+int
+hub_widget_preflight(struct vbreq *r)
+{
+	const char	*origin;
+
+	if (!hub_origin_ok(r, &origin)) {
+		vb_error(r, 403, "origin_required", "A valid Origin header is required");
+		return (VB_DONE);
+	}
+	hub_cors(r, origin);
+	http_response_header(r->req, "access-control-allow-methods", "POST");
+	http_response_header(r->req, "access-control-allow-headers", "content-type");
+	http_response_header(r->req, "access-control-max-age", "600");
+	vb_json(r, 204, NULL, 0);
+	return (VB_DONE);
+}
+
+/*
+ * POST /api/widget/session {site_key, correlation_id?} from the host page.
+ * The browser sets Origin; it must be on the site's allow-list. Answers a
+ * widget token (only its hash is stored) and the conversation to use.
+ */
+int
+hub_widget_session(struct vbreq *r)
+{
+	struct kore_json_item	*corr;
+	const char		*origin, *key, *res;
+	char			 hash[65];
+	struct db_job		*j;
+	struct sbuf		 b;
+
+	switch (r->step) {
+	case 0:
+		if (!hub_origin_ok(r, &origin)) {
+			vb_error(r, 403, "origin_required", "A valid Origin header is required");
+			return (VB_DONE);
+		}
+		hub_cors(r, origin);
+		if (!vb_body_json(r) || (key = vb_str_field(r, "site_key", 4, 64)) == NULL)
+			return (VB_DONE);
+		if (!util_token_valid(key, 64)) {
+			vb_error_field(r, 404, "unknown_site", "Unknown site key", "site_key");
+			return (VB_DONE);
+		}
+		corr = vb_field(r, "correlation_id", 0);
+		if (corr != NULL && (corr->type != KORE_JSON_TYPE_STRING ||
+		    strlen(corr->data.string) != 36 ||
+		    strspn(corr->data.string, "0123456789abcdef-") != 36)) {
+			vb_error_field(r, 422, "invalid", "correlation_id must be a UUID",
+			    "correlation_id");
+			return (VB_DONE);
+		}
+		return (vb_rds(r, 1, "EVAL %s 1 vb:wsess:%s 60",
+		    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n",
+		    r->addr));
+	case 1:
+		(void)hub_origin_ok(r, &origin);
+		if (!r->rres.ok) {
+			vb_error(r, 503, "unavailable", "Chat is unavailable; try again shortly");
+			return (VB_DONE);
+		}
+		if (r->rres.ints[0] > 60) {
+			http_response_header(r->req, "retry-after", "60");
+			vb_error(r, 429, "too_many_attempts", "Too many new chats from this address");
+			return (VB_DONE);
+		}
+		util_random_token(r->login.token, VB_ID_LEN);
+		util_sha256_hex(r->login.token, strlen(r->login.token), hash);
+		corr = vb_field(r, "correlation_id", 0);
+		j = vb_job(r);
+		db_add(j, Q_WIDGET_SESSION, 4, vb_field(r, "site_key", 0)->data.string, origin,
+		    hash, corr ? corr->data.string : NULL);
+		return (vb_db_submit(r, j, 2));
+	case 2:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		if ((res = db_value(r->job, 0, 0, 0)) == NULL || res[0] != '{') {
+			vb_error(r, 500, "internal", "Something went wrong on our side");
+			return (VB_DONE);
+		}
+		sbuf_init(&b);
+		sbuf_adds(&b, "{\"token\":");
+		sbuf_json_str(&b, r->login.token);
+		sbuf_addc(&b, ',');
+		sbuf_adds(&b, res + 1);
+		vb_json(r, 201, b.data, b.len);
+		sbuf_free(&b);
+		return (VB_DONE);
+	}
+	fatal("hub_widget_session: step %d", r->step);
+}
+
+static void
+hub_upgrade(struct vbreq *r, enum hub_kind kind, int64_t tenant, int64_t who)
+{
+	struct hub_conn	*hc;
+
+	hc = kore_calloc(1, sizeof(*hc));
+	hc->kind = kind;
+	hc->tenant_id = tenant;
+	hc->who = who;
+	kore_strlcpy(hc->addr, r->addr, sizeof(hc->addr));
+	r->req->owner->hdlr_extra = hc;
+	r->status = 101;
+	kore_websocket_handshake(r->req, "hub_connect", "hub_message", "hub_disconnect");
+}
+
+/*
+ * GET /ws: staff with their session cookie, customers with ?token= from
+ * their widget session. The Origin must be ours: no other site may open a
+ * socket with a staff member's cookie (cross-site WebSocket hijacking).
+ */
+int
+hub_ws(struct vbreq *r)
+{
+	const char	*origin;
+	char		 token[64], hash[65];
+	struct db_job	*j;
+	size_t		 plen;
+
+	switch (r->step) {
+	case 0:
+		plen = strlen(vb_public_url());
+		if (!http_request_header(r->req, "origin", &origin) ||
+		    strncmp(origin, vb_public_url(), plen) != 0 || origin[plen] != '\0') {
+			vb_error(r, 403, "origin_not_allowed", "WebSockets are for this site's pages only");
+			return (VB_DONE);
+		}
+		if (r->sess.valid) {
+			if (!r->sess.mfa_ok || r->sess.must_change || !vb_has_perm(r, "console.agent")) {
+				vb_error(r, 403, "forbidden", "You may not use the console");
+				return (VB_DONE);
+			}
+			hub_upgrade(r, HUB_STAFF, r->sess.tenant_id, r->sess.user_id);
+			return (VB_DONE);
+		}
+		if (route_query(r, "token", token, sizeof(token)) != 1 || !util_token_valid(token, 60)) {
+			vb_error(r, 401, "unauthenticated", "A widget token or a staff session is required");
+			return (VB_DONE);
+		}
+		util_sha256_hex(token, strlen(token), hash);
+		j = vb_job(r);
+		db_add(j, Q_WIDGET_SESSION_GET, 1, hash);
+		return (vb_db_submit(r, j, 1));
+	case 1:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		if (db_rows(r->job, 0) != 1) {
+			vb_error(r, 401, "unauthenticated", "The widget token is unknown or expired");
+			return (VB_DONE);
+		}
+		hub_upgrade(r, HUB_CUSTOMER, strtoll(db_value(r->job, 0, 0, 0), NULL, 10),
+		    strtoll(db_value(r->job, 0, 0, 2), NULL, 10));
+		return (VB_DONE);
+	}
+	fatal("hub_ws: step %d", r->step);
+}
+
+void
+hub_init(void)
+{
+	char	rnd[24];
+
+	util_random_token(rnd, 12);
+	(void)snprintf(hub_origin, sizeof(hub_origin), "%s:%d", rnd,
+	    worker != NULL ? worker->id : 0);
+	rds_listen(HUB_CHANNEL, hub_on_publish);
+}

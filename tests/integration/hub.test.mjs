@@ -1,0 +1,268 @@
+// The real-time hub: widget sessions, the WebSocket protocol, persistence
+// before acknowledgement, resume, tenancy, bad frames, and a second Kore node
+// sharing PostgreSQL and Redis.
+import test, { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { Client, sql, setPassword, newOrg, roleId, unique } from '../lib/vb.mjs';
+
+const BASE = process.env.VB_TEST_URL;
+const HOST_ORIGIN = 'http://127.0.0.2:9';	// the bank's site, another origin
+
+async function siteFor(admin) {
+	const r = await admin.post('/api/sites', { name: 'Bank', allowed_origins: [HOST_ORIGIN] });
+	assert.equal(r.status, 201);
+	return r.json.site;
+}
+
+async function widgetSession(key, origin = HOST_ORIGIN, base = BASE, extra = {}) {
+	const headers = { 'content-type': 'application/json' };
+	if (origin) headers.origin = origin;
+	const r = await fetch(base + '/api/widget/session', { method: 'POST', headers,
+	    body: JSON.stringify({ site_key: key, ...extra }) });
+	return { status: r.status, headers: r.headers, json: await r.json() };
+}
+
+// A WebSocket with a queue of received frames and helpers to wait for one.
+function connect(base, { token, cookie, origin = base } = {}) {
+	const url = base.replace(/^http/, 'ws') + '/ws' + (token ? `?token=${token}` : '');
+	const ws = new WebSocket(url, { origin, headers: cookie ? { cookie } : {} });
+	ws.frames = [];
+	ws.waiters = [];
+	ws.on('message', (d) => {
+		const f = JSON.parse(d.toString());
+		ws.frames.push(f);
+		ws.waiters = ws.waiters.filter((w) => !(w.pred(f) && (w.resolve(f), true)));
+	});
+	ws.next = (pred, ms = 5000) => {
+		const hit = ws.frames.find(pred);
+		if (hit) { ws.frames.splice(ws.frames.indexOf(hit), 1); return Promise.resolve(hit); }
+		return new Promise((resolve, reject) => {
+			const t = setTimeout(() => reject(new Error('timeout waiting; got ' + JSON.stringify(ws.frames))), ms);
+			ws.waiters.push({ pred, resolve: (f) => { clearTimeout(t); ws.frames.splice(ws.frames.indexOf(f), 1); resolve(f); } });
+		});
+	};
+	ws.sendJson = (o) => ws.send(JSON.stringify(o));
+	return new Promise((resolve, reject) => {
+		ws.once('open', () => resolve(ws));
+		ws.once('unexpected-response', (req, res) => reject(Object.assign(new Error('HTTP ' + res.statusCode), { status: res.statusCode })));
+		ws.once('error', reject);
+	});
+}
+
+async function supervisor(admin) {
+	const email = unique('sup') + '@x.test';
+	await admin.post('/api/users', { email, name: 'Sam Supervisor', role_ids: [await roleId(admin, 'supervisor')] });
+	setPassword(email, 'Supervisor-Pass-1');
+	const c = new Client();
+	assert.equal((await c.login(email, 'Supervisor-Pass-1')).status, 200);
+	return c;
+}
+
+test('widget sessions: site key and Origin allow-list decide; CORS answers the page', async () => {
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const pre = await fetch(BASE + '/api/widget/session', { method: 'OPTIONS', headers: { origin: HOST_ORIGIN } });
+	assert.equal(pre.status, 204);
+	assert.equal(pre.headers.get('access-control-allow-origin'), HOST_ORIGIN);
+	assert.match(pre.headers.get('access-control-allow-headers'), /content-type/);
+
+	const ok = await widgetSession(site.site_key);
+	assert.equal(ok.status, 201);
+	assert.equal(ok.headers.get('access-control-allow-origin'), HOST_ORIGIN);
+	assert.match(ok.json.token, /^[\w-]{43}$/);
+	assert.ok(ok.json.conversation_id > 0 && ok.json.customer_id > 0);
+	assert.match(ok.json.correlation_id, /^[0-9a-f-]{36}$/);
+
+	// The correlation id brings the same customer back on a later visit (A8).
+	const again = await widgetSession(site.site_key, HOST_ORIGIN, BASE, { correlation_id: ok.json.correlation_id });
+	assert.equal(again.json.customer_id, ok.json.customer_id);
+	assert.notEqual(again.json.conversation_id, ok.json.conversation_id);
+
+	const before = sql('SELECT count(*) FROM customers');
+	assert.equal((await widgetSession('pk_nosuchkey000000000000')).json.error.code, 'unknown_site');
+	const wrong = await widgetSession(site.site_key, 'https://evil.example');
+	assert.equal(wrong.status, 403);
+	assert.equal(wrong.json.error.code, 'origin_not_allowed');
+	assert.equal((await widgetSession(site.site_key, null)).status, 403);
+	assert.equal((await widgetSession(site.site_key, HOST_ORIGIN, BASE, { correlation_id: 'x' })).status, 422);
+	assert.equal(sql('SELECT count(*) FROM customers'), before, 'refusals created nothing');
+	assert.equal(sql(`SELECT count(*) FROM widget_sessions WHERE token_hash = sha256('${ok.json.token}'::bytea)`), '1');
+});
+
+test('WebSocket: token or staff session required, and only from our own pages', async () => {
+	await assert.rejects(connect(BASE), (e) => e.status === 401);
+	await assert.rejects(connect(BASE, { token: 'x'.repeat(43) }), (e) => e.status === 401);
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const s = await widgetSession(site.site_key);
+	await assert.rejects(connect(BASE, { token: s.json.token, origin: 'https://evil.example' }), (e) => e.status === 403);
+	// A signed-in administrator with the console permission may connect; the
+	// same cookie from another site may not (cross-site WebSocket hijacking).
+	await assert.rejects(connect(BASE, { cookie: admin.cookieHeader(), origin: HOST_ORIGIN }), (e) => e.status === 403);
+	const ws = await connect(BASE, { cookie: admin.cookieHeader() });
+	assert.equal((await ws.next((f) => f.type === 'hello')).type, 'hello');
+	ws.close();
+});
+
+test('a message is stored before its ack, numbered, and a resend is not a duplicate', async () => {
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const s = (await widgetSession(site.site_key)).json;
+	const ws = await connect(BASE, { token: s.token });
+	ws.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 0 });
+	assert.equal((await ws.next((f) => f.type === 'subscribed')).last_seq, 0);
+
+	ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'c-1', text: 'Hello <b>bank</b> 👋' });
+	const ack = await ws.next((f) => f.type === 'ack');
+	assert.equal(ack.seq, 1);
+	assert.equal(ack.client_id, 'c-1');
+	assert.equal(sql(`SELECT body FROM messages WHERE conversation_id = ${s.conversation_id} AND seq = 1`), 'Hello <b>bank</b> 👋');
+	const echo = await ws.next((f) => f.type === 'message');
+	assert.equal(echo.text, 'Hello <b>bank</b> 👋');
+	assert.equal(echo.sender.kind, 'customer');
+
+	ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'c-1', text: 'Hello <b>bank</b> 👋' });
+	assert.equal((await ws.next((f) => f.type === 'ack')).seq, 1, 'same client id, same message');
+	ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'c-2', text: 'Second' });
+	assert.equal((await ws.next((f) => f.type === 'ack' && f.client_id === 'c-2')).seq, 2);
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${s.conversation_id}`), '2');
+	ws.close();
+
+	// Resume after a reconnect: everything after the last seen seq, in order.
+	const ws2 = await connect(BASE, { token: s.token });
+	ws2.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 1 });
+	const replay = await ws2.next((f) => f.type === 'message');
+	assert.equal(replay.seq, 2);
+	assert.equal(replay.text, 'Second');
+	assert.equal((await ws2.next((f) => f.type === 'subscribed')).last_seq, 2);
+	assert.ok(!ws2.frames.some((f) => f.type === 'message' && f.seq === 1));
+	ws2.close();
+});
+
+test("nobody reaches another customer's or another organisation's conversation", async () => {
+	const a = await newOrg('A');
+	const b = await newOrg('B');
+	const siteA = await siteFor(a.admin);
+	const siteB = await siteFor(b.admin);
+	const c1 = (await widgetSession(siteA.site_key)).json;
+	const c2 = (await widgetSession(siteA.site_key)).json;
+	const cB = (await widgetSession(siteB.site_key)).json;
+	const ws = await connect(BASE, { token: c1.token });
+	for (const conv of [c2.conversation_id, cB.conversation_id, 999999999]) {
+		ws.sendJson({ type: 'subscribe', conversation_id: conv, after_seq: 0 });
+		assert.equal((await ws.next((f) => f.type === 'error')).code, 'not_found');
+		ws.sendJson({ type: 'send', conversation_id: conv, client_id: 'x' + conv, text: 'hi' });
+		assert.equal((await ws.next((f) => f.type === 'error')).code, 'not_found');
+	}
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id IN (${c2.conversation_id}, ${cB.conversation_id})`), '0');
+	// A supervisor of organisation B cannot follow organisation A's chat.
+	const supB = await supervisor(b.admin);
+	const sws = await connect(BASE, { cookie: supB.cookieHeader() });
+	sws.sendJson({ type: 'subscribe', conversation_id: c1.conversation_id, after_seq: 0 });
+	assert.equal((await sws.next((f) => f.type === 'error')).code, 'not_found');
+	ws.close();
+	sws.close();
+});
+
+test('frames that are not our JSON, oversized text and floods get clear errors', async () => {
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const s = (await widgetSession(site.site_key)).json;
+	const ws = await connect(BASE, { token: s.token });
+	ws.send(Buffer.from([1, 2, 3]), { binary: true });
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'bad_frame');
+	ws.send('not json');
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'bad_json');
+	ws.send('[1,2]');
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'bad_json');
+	ws.sendJson({ type: 'launch_missiles' });
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'unknown_type');
+	ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'big', text: 'x'.repeat(4001) });
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'invalid');
+	ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'bad id!', text: 'x' });
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'invalid');
+	ws.sendJson({ type: 'typing', conversation_id: s.conversation_id });
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'not_subscribed');
+	for (let i = 0; i < 40; i++)
+		ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'f' + i, text: 'flood ' + i });
+	const limited = await ws.next((f) => f.type === 'error' && f.code === 'rate_limited');
+	assert.match(limited.message, /too fast/);
+	await new Promise((r) => setTimeout(r, 500));
+	const stored = Number(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${s.conversation_id}`));
+	assert.ok(stored >= 15 && stored <= 25, `burst stored, the rest refused (${stored})`);
+	ws.sendJson({ type: 'ping' });
+	assert.equal((await ws.next((f) => f.type === 'pong')).type, 'pong');
+	ws.close();
+});
+
+// A second Kore node on its own port, sharing PostgreSQL and Redis.
+let nodeB;
+after(() => { if (nodeB) nodeB.kill('SIGTERM'); });
+
+function freePort() {
+	return new Promise((res) => {
+		const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => res(p)); });
+	});
+}
+
+async function startNodeB() {
+	const port = await freePort();
+	const dir = fs.mkdtempSync(path.join(process.env.VB_VAR, 'nodeb-'));
+	const base = `http://127.0.0.1:${port}`;
+	nodeB = spawn(path.join(process.env.VB_ROOT, 'conf/bin/vb-run'), [], {
+		env: { ...process.env, VB_VAR: dir, VB_PORT: String(port), VB_PUBLIC_URL: base,
+		    VB_PRIVATE_PG: '0', VB_PRIVATE_REDIS: '0' },
+		stdio: ['ignore', fs.openSync(path.join(dir, 'server.log'), 'w'), 'inherit'],
+		detached: false });
+	for (let i = 0; i < 100; i++) {
+		try { if ((await fetch(base + '/healthz')).status === 200) return base; } catch { /* starting */ }
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error('node B did not start');
+}
+
+test('two nodes: a customer on one and a supervisor on the other chat normally, also across a Redis restart', async () => {
+	const baseB = await startNodeB();
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const s = (await widgetSession(site.site_key, HOST_ORIGIN, baseB)).json;
+	const cust = await connect(baseB, { token: s.token });
+	const sup = await supervisor(admin);
+	const sws = await connect(BASE, { cookie: sup.cookieHeader() });
+	cust.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 0 });
+	sws.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 0 });
+	await cust.next((f) => f.type === 'subscribed');
+	await sws.next((f) => f.type === 'subscribed');
+
+	cust.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'n1', text: 'From node B' });
+	assert.equal((await sws.next((f) => f.type === 'message')).text, 'From node B');
+	sws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'n2', text: 'Answer from node A' });
+	const got = await cust.next((f) => f.type === 'message' && f.seq === 2);
+	assert.equal(got.sender.kind, 'staff');
+	assert.equal(got.sender.name, 'Sam Supervisor');
+	sws.sendJson({ type: 'typing', conversation_id: s.conversation_id });
+	assert.equal((await cust.next((f) => f.type === 'typing')).sender.kind, 'staff');
+
+	// Redis goes away: messages are still stored and acknowledged; the other
+	// node catches up by resuming once Redis is back.
+	const sock = process.env.VB_VAR + '/run/redis.sock';
+	execFileSync('redis-cli', ['-s', sock, 'shutdown', 'nosave']);
+	try {
+		await new Promise((r) => setTimeout(r, 300));
+		cust.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'n3', text: 'While Redis is down' });
+		assert.equal((await cust.next((f) => f.type === 'ack' && f.client_id === 'n3')).seq, 3);
+	} finally {
+		execFileSync(path.join(process.env.VB_ROOT, 'conf/bin/vb-services'), ['start']);
+	}
+	sws.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 2 });
+	assert.equal((await sws.next((f) => f.type === 'message' && f.seq === 3)).text, 'While Redis is down');
+	const transcript = sql(`SELECT string_agg(seq || ':' || body, '|' ORDER BY seq) FROM messages WHERE conversation_id = ${s.conversation_id}`);
+	assert.equal(transcript, '1:From node B|2:Answer from node A|3:While Redis is down');
+	cust.close();
+	sws.close();
+});
