@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include "vb.h"
+#include "queries.h"
 
 #define STATIC_MAX	(8 * 1024 * 1024)
 
@@ -96,15 +97,21 @@ page_read(const char *rel, size_t *len)
 	return (buf);
 }
 
+/* frame_ancestors NULL: nobody may frame the page. */
 static void
-page_csp(struct vbreq *r, const char *nonce)
+page_csp(struct vbreq *r, const char *nonce, const char *frame_ancestors)
 {
-	char	csp[512];
+	struct sbuf	csp;
+	const char	*ws = vb_secure_cookies() ? "wss:" : "ws:";
 
-	(void)snprintf(csp, sizeof(csp), "default-src 'self'; script-src 'self' 'nonce-%s'; "
-	    "style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-	    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'", nonce);
-	http_response_header(r->req, "content-security-policy", csp);
+	sbuf_init(&csp);
+	sbuf_addf(&csp, "default-src 'self'; script-src 'self' 'nonce-%s'; "
+	    "style-src 'self'; img-src 'self' data:; connect-src 'self' %s//%s; "
+	    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors %s",
+	    nonce, ws, strstr(vb_public_url(), "//") + 2,
+	    frame_ancestors ? frame_ancestors : "'none'");
+	http_response_header(r->req, "content-security-policy", csp.data);
+	sbuf_free(&csp);
 }
 
 /* Fills {{name}} placeholders from a small table; unknown ones stay empty. */
@@ -134,7 +141,8 @@ page_fill(struct sbuf *out, const char *tpl, const char *const vars[][2], int nv
 }
 
 static int
-page_render(struct vbreq *r, const struct page_def *pd, int status)
+page_render(struct vbreq *r, const struct page_def *pd, int status,
+    const char *frame_ancestors)
 {
 	char		 nonce[32], tplpath[64], csrf[64];
 	char		*tpl, *cookie;
@@ -168,10 +176,11 @@ page_render(struct vbreq *r, const struct page_def *pd, int status)
 	kore_free(tpl);
 
 	r->status = status;
-	page_csp(r, nonce);
+	page_csp(r, nonce, frame_ancestors);
 	http_response_header(r->req, "x-request-id", r->reqid);
 	http_response_header(r->req, "x-content-type-options", "nosniff");
-	http_response_header(r->req, "x-frame-options", "DENY");
+	if (frame_ancestors == NULL)
+		http_response_header(r->req, "x-frame-options", "DENY");
 	http_response_header(r->req, "referrer-policy", "same-origin");
 	http_response_header(r->req, "cache-control", "no-store");
 	http_response_header(r->req, "content-type", "text/html; charset=utf-8");
@@ -196,7 +205,7 @@ page_serve(struct vbreq *r)
 	}
 	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
 		if (strcmp(pages[i].path, r->req->path) == 0)
-			return (page_render(r, &pages[i], 200));
+			return (page_render(r, &pages[i], 200, NULL));
 	vb_error(r, 404, "not_found", "No such page");
 	return (VB_DONE);
 }
@@ -208,7 +217,7 @@ page_forbidden(struct vbreq *r)
 		"", "forbidden", "page.html", "Not allowed"
 	};
 
-	return (page_render(r, &forbidden, 403));
+	return (page_render(r, &forbidden, 403, NULL));
 }
 
 int
@@ -261,5 +270,81 @@ page_static(struct vbreq *r)
 	http_response_header(r->req, "x-content-type-options", "nosniff");
 	http_response(r->req, 200, data, len);
 	kore_free(data);
+	return (VB_DONE);
+}
+
+/*
+ * GET /widget/panel?site=KEY: the chat panel, framed by the host page. Only
+ * the site's allowed origins may frame it (CSP frame-ancestors).
+ */
+int
+page_widget_panel(struct vbreq *r)
+{
+	static const struct page_def panel = {
+		"/widget/panel", "panel", "widget_panel.html", "Chat"
+	};
+	struct db_job	*j;
+	const char	*origins;
+	char		 key[72];
+
+	if (r->step == 0) {
+		if (route_query(r, "site", key, sizeof(key)) != 1 || !util_token_valid(key, 64)) {
+			vb_error(r, 404, "unknown_site", "Unknown site key");
+			return (VB_DONE);
+		}
+		j = vb_job(r);
+		db_add(j, Q_SITE_FRAME_ORIGINS, 1, key);
+		return (vb_db_submit(r, j, 1));
+	}
+	if (vb_db_error(r))
+		return (VB_DONE);
+	if ((origins = db_value(r->job, 0, 0, 0)) == NULL) {
+		vb_error(r, 404, "unknown_site", "Unknown site key");
+		return (VB_DONE);
+	}
+	return (page_render(r, &panel, 200, origins[0] != '\0' ? origins : NULL));
+}
+
+/*
+ * The demo bank's home page, served on the second loopback origin
+ * (VB_DEMO_HOST, default 127.0.0.2) so that the widget runs cross-origin as
+ * on a real customer site, under a strict CSP without inline script.
+ */
+int
+page_demo(struct vbreq *r)
+{
+	const char	*key = getenv("VB_DEMO_SITE_KEY");
+	char		*tpl;
+	size_t		 len;
+	struct sbuf	 out, csp;
+
+	if (r->req->method != HTTP_METHOD_GET && r->req->method != HTTP_METHOD_HEAD) {
+		vb_error(r, 405, "method_not_allowed", "The demo site only serves pages");
+		return (VB_DONE);
+	}
+	if (strncmp(r->req->path, "/static/demo/", 13) == 0)
+		return (page_static(r));
+	if (strcmp(r->req->path, "/") != 0 || key == NULL ||
+	    (tpl = page_read("static/demo/index.html", &len)) == NULL) {
+		vb_error(r, 404, "not_found", "No such page");
+		return (VB_DONE);
+	}
+	const char *const vars[][2] = {
+		{ "HOST", vb_public_url() }, { "SITE_KEY", key },
+	};
+	sbuf_init(&out);
+	page_fill(&out, tpl, vars, 2);
+	kore_free(tpl);
+	sbuf_init(&csp);
+	sbuf_addf(&csp, "default-src 'none'; script-src %s; connect-src %s; frame-src %s; "
+	    "style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+	    vb_public_url(), vb_public_url(), vb_public_url());
+	r->status = 200;
+	http_response_header(r->req, "content-security-policy", csp.data);
+	http_response_header(r->req, "content-type", "text/html; charset=utf-8");
+	http_response_header(r->req, "cache-control", "no-store");
+	http_response(r->req, 200, out.data, out.len);
+	sbuf_free(&out);
+	sbuf_free(&csp);
 	return (VB_DONE);
 }

@@ -92,6 +92,28 @@ vb_request_id(struct vbreq *r)
 	util_random_token(r->reqid, 16);
 }
 
+/* Requests for the demo bank's origin see only the demo (page.c). */
+static const struct vb_route vb_demo_route = {
+	.method = "GET", .path = "/", .flags = RT_PUBLIC | RT_NOCSRF, .handler = page_demo,
+	.index = -1
+};
+
+static int
+vb_is_demo_host(const char *host)
+{
+	static char	 demo[80];
+	const char	*h, *port;
+
+	if (demo[0] == '\0') {
+		h = getenv("VB_DEMO_HOST");
+		port = getenv("VB_PORT");
+		if (h == NULL || *h == '\0' || port == NULL)
+			return (0);
+		(void)snprintf(demo, sizeof(demo), "%s:%s", h, port);
+	}
+	return (host != NULL && strcmp(host, demo) == 0);
+}
+
 static struct vbreq *
 vb_begin(struct http_request *req)
 {
@@ -105,6 +127,10 @@ vb_begin(struct http_request *req)
 	req->onfree = vb_onfree;
 	vb_request_id(r);
 	vb_client_addr(r);
+	if (vb_is_demo_host(req->host)) {
+		r->route = &vb_demo_route;
+		return (r);
+	}
 	r->route = route_find(http_method_text(req->method), req->path,
 	    r->path_id, &r->npath_id, &method_ok);
 	if (r->route == NULL)

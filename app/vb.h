@@ -259,6 +259,8 @@ int	page_serve(struct vbreq *);
 int	page_root(struct vbreq *);
 int	page_static(struct vbreq *);
 int	page_forbidden(struct vbreq *);
+int	page_widget_panel(struct vbreq *);
+int	page_demo(struct vbreq *);
 void	page_init(void);
 
 /* ops.c */

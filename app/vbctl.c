@@ -4,6 +4,7 @@
  *   vbctl seed                 first run: platform operator + demo organisation
  *   vbctl create-org NAME SLUG ADMIN_EMAIL ADMIN_NAME
  *   vbctl set-password EMAIL   (password on stdin; no forced change)
+ *   vbctl demo-site ORIGIN     the demo bank's widget site, allowed from ORIGIN
  *   vbctl hash                 (password on stdin) prints an argon2id hash
  *   vbctl totp-code HEXSECRET  prints the current TOTP code
  */
@@ -117,6 +118,41 @@ ctl_create_org(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * demo-site ORIGIN: the Demo Bank's "Harbour Bank demo" widget site, created
+ * or pointed at ORIGIN; prints its key (nothing when there is no Demo Bank).
+ */
+static int
+ctl_demo_site(int argc, char **argv)
+{
+	PGconn		*pg;
+	PGresult	*res;
+	const char	*p[2];
+	char		 key[64], tok[40];
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: vbctl demo-site ORIGIN\n");
+		return (2);
+	}
+	pg = ctl_connect();
+	util_random_token(tok, 18);
+	(void)snprintf(key, sizeof(key), "pk_%s", tok);
+	p[0] = argv[2];
+	p[1] = key;
+	res = ctl_exec(pg,
+	    "WITH org AS (SELECT id FROM organisations WHERE slug = 'demo'), "
+	    "upd AS (UPDATE sites SET allowed_origins = ARRAY[$1] WHERE tenant_id = (SELECT id FROM org) "
+	    "AND name = 'Harbour Bank demo' RETURNING site_key), "
+	    "ins AS (INSERT INTO sites (tenant_id, name, allowed_origins, site_key) "
+	    "SELECT id, 'Harbour Bank demo', ARRAY[$1], $2 FROM org WHERE NOT EXISTS (SELECT 1 FROM upd) "
+	    "RETURNING site_key) SELECT site_key FROM upd UNION ALL SELECT site_key FROM ins", 2, p);
+	if (PQntuples(res) == 1)
+		printf("%s\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(pg);
+	return (0);
+}
+
 static int
 ctl_read_password(char *buf, size_t len)
 {
@@ -191,6 +227,8 @@ main(int argc, char **argv)
 		return (ctl_create_org(argc, argv));
 	if (argc >= 2 && strcmp(argv[1], "set-password") == 0)
 		return (ctl_set_password(argc, argv));
+	if (argc >= 2 && strcmp(argv[1], "demo-site") == 0)
+		return (ctl_demo_site(argc, argv));
 	if (argc >= 2 && strcmp(argv[1], "hash") == 0)
 		return (ctl_hash());
 	if (argc >= 2 && strcmp(argv[1], "totp-code") == 0)

@@ -266,3 +266,35 @@ test('two nodes: a customer on one and a supervisor on the other chat normally, 
 	cust.close();
 	sws.close();
 });
+
+test('the chat panel may be framed only by its site’s allowed origins', async () => {
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const r = await fetch(`${BASE}/widget/panel?site=${site.site_key}`);
+	assert.equal(r.status, 200);
+	const csp = r.headers.get('content-security-policy');
+	assert.match(csp, new RegExp(`frame-ancestors ${HOST_ORIGIN.replace(/\./g, '\\.')}$`));
+	assert.match(csp, /script-src 'self' 'nonce-[\w-]+'/);
+	assert.equal(r.headers.get('x-frame-options'), null);
+	assert.equal((await fetch(`${BASE}/widget/panel?site=pk_nosuchkey00000000000000`)).status, 404);
+	assert.equal((await fetch(`${BASE}/widget/panel`)).status, 404);
+	assert.equal((await fetch(`${BASE}/widget/panel?site=<script>`)).status, 404);
+	// Ordinary pages still refuse every frame.
+	assert.match((await fetch(`${BASE}/login`)).headers.get('content-security-policy'), /frame-ancestors 'none'/);
+});
+
+test('the demo bank origin serves the demo page with the widget tags, and nothing else', async () => {
+	const demo = BASE.replace('127.0.0.1', '127.0.0.2');
+	const r = await fetch(demo + '/');
+	assert.equal(r.status, 200);
+	const html = await r.text();
+	const key = sql("SELECT site_key FROM sites WHERE name = 'Harbour Bank demo'");
+	assert.ok(html.includes(`data-vb-site="${key}"`), 'the site key is in the page');
+	assert.ok(html.includes(`${BASE}/widget/loader.js`), 'the loader comes from the main origin');
+	assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+	assert.match(r.headers.get('content-security-policy'), new RegExp(`script-src ${BASE.replace(/\./g, '\\.')};`));
+	assert.equal(sql("SELECT array_to_string(allowed_origins, ',') FROM sites WHERE name = 'Harbour Bank demo'"), demo);
+	assert.equal((await fetch(demo + '/admin/users')).status, 404);
+	assert.equal((await fetch(demo + '/api/auth/login', { method: 'POST', body: '{}' })).status, 405);
+	assert.equal((await fetch(demo + '/static/demo/demo.css')).status, 200);
+});

@@ -1,0 +1,1 @@
+SELECT vb_site_frame_origins($1)
