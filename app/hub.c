@@ -14,6 +14,8 @@
  * reference (pending), and the struct is freed when both are gone.
  */
 
+#include <strings.h>
+
 #include "vb.h"
 #include "queries.h"
 
@@ -687,6 +689,12 @@ hub_ws(struct vbreq *r)
 
 	switch (r->step) {
 	case 0:
+		if (!http_request_header(r->req, "sec-websocket-key", &origin) ||
+		    !http_request_header(r->req, "upgrade", &origin) ||
+		    strcasecmp(origin, "websocket") != 0) {
+			vb_error(r, 426, "upgrade_required", "This endpoint speaks WebSocket only");
+			return (VB_DONE);
+		}
 		plen = strlen(vb_public_url());
 		if (!http_request_header(r->req, "origin", &origin) ||
 		    strncmp(origin, vb_public_url(), plen) != 0 || origin[plen] != '\0') {

@@ -17,7 +17,8 @@
 #define OPS_BUCKETS	12
 
 static const int ops_statuses[] = {
-	200, 201, 204, 303, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0
+	101, 200, 201, 204, 303, 400, 401, 403, 404, 405, 409, 413, 415, 422, 426, 429, 500,
+	503, 0
 };
 #define OPS_NSTATUS	(sizeof(ops_statuses) / sizeof(ops_statuses[0]))
 

@@ -95,6 +95,9 @@ test('widget sessions: site key and Origin allow-list decide; CORS answers the p
 });
 
 test('WebSocket: token or staff session required, and only from our own pages', async () => {
+	const plain = await fetch(BASE + '/ws');
+	assert.equal(plain.status, 426);
+	assert.equal((await plain.json()).error.code, 'upgrade_required');
 	await assert.rejects(connect(BASE), (e) => e.status === 401);
 	await assert.rejects(connect(BASE, { token: 'x'.repeat(43) }), (e) => e.status === 401);
 	const { admin } = await newOrg();
