@@ -146,7 +146,7 @@ BEGIN
 	relaxed := q.relax_after_s IS NOT NULL AND c.queued_at < now() - make_interval(secs => q.relax_after_s);
 	SELECT a.user_id INTO pick
 	FROM agent_states a JOIN users u ON u.id = a.user_id
-	WHERE u.status = 'active'
+	WHERE a.tenant_id = c.tenant_id AND u.status = 'active'
 	  AND (a.state = 'ready' OR (a.state = 'wrapup' AND a.wrapup_until <= now()))
 	  AND 'console.agent' = ANY (vb_perms_of(a.user_id))
 	  AND NOT (a.user_id = ANY (c.declined))
@@ -181,6 +181,7 @@ DECLARE c conversations; q queues; agent bigint;
 BEGIN
 	PERFORM vb_acd_overflow();
 	FOR c IN SELECT * FROM conversations w WHERE w.routing = 'queued'
+	    AND w.tenant_id = vb_tenant()
 	    ORDER BY w.priority DESC, w.queued_at, w.id FOR UPDATE SKIP LOCKED
 	LOOP
 		SELECT * INTO q FROM queues WHERE id = c.queue_id;
