@@ -249,6 +249,29 @@ page_media(const char *path)
 	return (NULL);
 }
 
+/*
+ * GET /widget/loader.js: the one URL site owners paste. Cached briefly by
+ * browsers and proxies so a site's visitors do not all fetch it each page.
+ */
+int
+page_loader(struct vbreq *r)
+{
+	char	*data;
+	size_t	 len;
+
+	if ((data = page_read("static/widget/loader.js", &len)) == NULL) {
+		vb_error(r, 404, "not_found", "No such file");
+		return (VB_DONE);
+	}
+	r->status = 200;
+	http_response_header(r->req, "content-type", "text/javascript; charset=utf-8");
+	http_response_header(r->req, "cache-control", "public, max-age=300");
+	http_response_header(r->req, "x-content-type-options", "nosniff");
+	http_response(r->req, 200, data, len);
+	kore_free(data);
+	return (VB_DONE);
+}
+
 /* Files under static/: a strict character set, no "..", known types only. */
 int
 page_static(struct vbreq *r)

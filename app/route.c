@@ -37,6 +37,7 @@ static struct vb_route routes[] = {
 	{ "GET", "/healthz", RT_PUBLIC, NULL, ops_healthz },
 	{ "GET", "/ws", RT_PUBLIC, NULL, hub_ws },
 	{ "GET", "/widget/panel", RT_PUBLIC, NULL, page_widget_panel },
+	{ "GET", "/widget/loader.js", RT_PUBLIC, NULL, page_loader },
 	{ "POST", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_session },
 	{ "OPTIONS", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
 	{ "GET", "/metrics", RT_PUBLIC, NULL, ops_metrics },

@@ -261,6 +261,7 @@ int	page_static(struct vbreq *);
 int	page_forbidden(struct vbreq *);
 int	page_widget_panel(struct vbreq *);
 int	page_demo(struct vbreq *);
+int	page_loader(struct vbreq *);
 void	page_init(void);
 
 /* ops.c */

@@ -300,4 +300,8 @@ test('the demo bank origin serves the demo page with the widget tags, and nothin
 	assert.equal((await fetch(demo + '/admin/users')).status, 404);
 	assert.equal((await fetch(demo + '/api/auth/login', { method: 'POST', body: '{}' })).status, 405);
 	assert.equal((await fetch(demo + '/static/demo/demo.css')).status, 200);
+	const loader = await fetch(BASE + '/widget/loader.js');
+	assert.equal(loader.status, 200);
+	assert.match(loader.headers.get('content-type'), /^text\/javascript/);
+	assert.match(loader.headers.get('cache-control'), /max-age=300/);
 });

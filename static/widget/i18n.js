@@ -1,0 +1,120 @@
+// Strings and formatting for the customer chat panel.
+//
+// Kept apart from the staff UI's tables (static/i18n/): the panel runs on
+// customers' screens inside other companies' pages and must stay small.
+// Flat keys, {name} placeholders, plural forms as key_one / key_other.
+// The language comes from <html lang>, which the server fills from the
+// loader's data-vb-lang; English is the fallback for anything missing.
+
+const en = {
+	'panel.title': 'Chat with us',
+	'panel.close': 'Close chat',
+	'panel.log': 'Conversation',
+	'panel.greeting': 'Hi there! 👋 How can we help you today?',
+	'panel.waiting': 'Thanks! An adviser will be with you shortly. You can keep typing.',
+	'panel.standalone': 'This chat opens from the chat button on our website.',
+	'panel.poweredBy': 'Secure chat by Virtual Branch',
+
+	'status.connecting': 'Connecting…',
+	'status.online': 'Online',
+	'status.reconnecting': 'Reconnecting…',
+	'status.offlineShort': 'Offline',
+	'status.offline': 'You are offline. We will reconnect when your connection is back.',
+	'status.typing': 'Agent is typing…',
+	'status.typingName': '{name} is typing…',
+
+	'composer.label': 'Message',
+	'composer.placeholder': 'Write a message…',
+	'composer.hint': 'Press Enter to send, Shift+Enter for a new line.',
+	'composer.send': 'Send',
+	'composer.left_one': '{n} character left',
+	'composer.left_other': '{n} characters left',
+
+	'msg.you': 'You',
+	'msg.youSaid': 'You said:',
+	'msg.saidBy': '{name} said:',
+	'msg.staff': 'Adviser',
+	'msg.system': 'Notice',
+	'msg.sending': 'Sending…',
+	'msg.sent': 'Sent',
+	'msg.notSent': 'Not sent',
+	'msg.retry': 'Try again',
+	'msg.linkNewTab': '(opens in a new tab)',
+
+	'error.rate_limited': 'You are sending messages very quickly. We will send the rest in a moment.',
+	'error.invalid': 'That message could not be sent. Messages can be up to 4,000 characters.',
+	'error.unavailable': 'Chat is having trouble right now. We will keep trying.',
+	'error.not_found': 'This conversation is no longer available.',
+	'error.forbidden': 'This conversation is no longer available.',
+	'error.closed': 'This conversation has ended.',
+	'error.internal': 'Something went wrong. Please try again.',
+	'error.generic': 'Something went wrong. Please try again.',
+	'action.newChat': 'Start a new chat',
+};
+
+const TABLES = { en };
+
+let table = en;
+let lang = 'en';
+let plurals = new Intl.PluralRules('en');
+let timeFmt = null;
+
+export function initI18n(want = document.documentElement.lang) {
+	const tag = String(want || 'en').trim();
+	const base = tag.split('-')[0].toLowerCase();
+	table = TABLES[tag.toLowerCase()] || TABLES[base] || en;
+	// Never claim a language the text is not in.
+	lang = table === en && base !== 'en' ? 'en' : tag;
+	document.documentElement.lang = lang;
+	try {
+		plurals = new Intl.PluralRules(lang);
+	} catch {
+		plurals = new Intl.PluralRules('en');
+	}
+	timeFmt = null;
+}
+
+export function getLang() {
+	return lang;
+}
+
+function lookup(key) {
+	if (Object.prototype.hasOwnProperty.call(table, key))
+		return table[key];
+	if (Object.prototype.hasOwnProperty.call(en, key))
+		return en[key];
+	return undefined;
+}
+
+export function t(key, vars) {
+	let s;
+	if (vars && typeof vars.count === 'number')
+		s = lookup(`${key}_${plurals.select(vars.count)}`) ?? lookup(`${key}_other`);
+	s ??= lookup(key);
+	if (s === undefined)
+		return key;
+	if (!vars)
+		return s;
+	return s.replace(/\{(\w+)\}/g, (m, k) =>
+	    Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m);
+}
+
+// "14:05" or "2:05 PM", as the customer's locale writes it.
+export function fmtTime(v) {
+	const d = v instanceof Date ? v : new Date(v);
+	if (Number.isNaN(d.getTime()))
+		return '';
+	if (!timeFmt) {
+		const loc = navigator.languages?.[0] || lang;
+		try {
+			timeFmt = new Intl.DateTimeFormat(loc, { hour: 'numeric', minute: '2-digit' });
+		} catch {
+			timeFmt = new Intl.DateTimeFormat('en', { hour: 'numeric', minute: '2-digit' });
+		}
+	}
+	return timeFmt.format(d);
+}
+
+export function fmtNumber(n) {
+	return new Intl.NumberFormat(lang).format(n);
+}

@@ -1,0 +1,516 @@
+// The customer chat panel: runs in an iframe served from our origin
+// (/widget/panel), drawn by loader.js on the host page.
+//
+// Messages with the host page (window.postMessage):
+//   panel → page  {type:'vb-ready'}                  once loaded (no secrets: '*')
+//   page → panel  {type:'vb-init', token, conversation_id, context, color,
+//                  visible, focus, store: {key: value}}
+//   page → panel  {type:'vb-show', focus} / {type:'vb-hide'}
+//   panel → page  {type:'vb-close'}                   close button or Escape
+//   panel → page  {type:'vb-unread', count}           staff messages while hidden
+//   panel → page  {type:'vb-reauth'}                  the token seems dead
+//   panel → page  {type:'vb-new'}                     customer asks for a new chat
+//   panel → page  {type:'vb-store', key, value}       keep this (see store.js)
+// After vb-init, everything goes to the origin that sent it; only the
+// parent window is listened to. The page's CSP frame-ancestors (set by the
+// server from the site's allow-list) decides who may be that parent.
+
+import { h, clear, icon, linkify } from './dom.js';
+import { t, initI18n, fmtTime, fmtNumber } from './i18n.js';
+import { Chat } from './chat.js';
+import { seed, onSave } from './store.js';
+
+const TEXT_MAX = 4000;
+const TYPING_SHOW = 4000;
+const NEAR_BOTTOM = 80;
+
+initI18n();
+
+const embedded = window.parent !== window;
+let parentOrigin = null;
+let chat = null;
+let visible = false;
+let unread = 0;
+let staffSeen = false;
+let customerWrote = false;
+let typingTimer = null;
+let context = null;
+const seqRows = new Map();	// seq → row
+const pendingRows = new Map();	// client_id → row
+let lastRow = null;		// for grouping consecutive messages of one sender
+
+// ---------------------------------------------------------------- layout
+
+const statusText = h('span', { class: 'head__status-text' }, t('status.connecting'));
+const head = h('header', { class: 'head' },
+    h('span', { class: 'head__avatar', 'aria-hidden': 'true' }, icon('chat')),
+    h('div', { class: 'head__text' },
+	h('h1', { class: 'head__title', id: 'vb-title' }, t('panel.title')),
+	h('p', { class: 'head__status', id: 'vb-status' },
+	    h('span', { class: 'dot', 'aria-hidden': 'true' }), statusText)),
+    h('button', { type: 'button', class: 'head__close', id: 'vb-close',
+	'aria-label': t('panel.close'), title: t('panel.close'), onClick: () => post({ type: 'vb-close' }) },
+	icon('close')));
+
+const banner = h('div', { class: 'banner-slot', role: 'status' });
+const log = h('div', { class: 'log', id: 'vb-log', role: 'log', 'aria-live': 'polite',
+    'aria-relevant': 'additions', 'aria-labelledby': 'vb-log-label' });
+const waiting = h('div', { class: 'waiting-slot', role: 'status' });
+const typingSlot = h('div', { class: 'typing-slot', role: 'status' });
+const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0', role: 'region',
+    'aria-labelledby': 'vb-log-label' },
+    h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
+    h('div', { class: 'greeting' },
+	h('p', { class: 'greeting__text' }, t('panel.greeting'))),
+    log, waiting, typingSlot);
+
+const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
+    maxLength: TEXT_MAX, placeholder: t('composer.placeholder'), autocomplete: 'off',
+    enterkeyhint: 'send', 'aria-describedby': 'vb-hint vb-counter', spellcheck: 'true' });
+const counter = h('p', { class: 'composer__counter', id: 'vb-counter' });
+const sendBtn = h('button', { type: 'submit', class: 'composer__send', id: 'vb-send',
+    'aria-label': t('composer.send'), title: t('composer.send') }, icon('send'));
+const composer = h('form', { class: 'composer', id: 'vb-composer', novalidate: true },
+    h('label', { for: 'vb-input', class: 'vh' }, t('composer.label')),
+    h('div', { class: 'composer__row' }, input, sendBtn),
+    h('p', { class: 'vh', id: 'vb-hint' }, t('composer.hint')),
+    counter);
+
+const app = h('div', { class: 'panel' }, head, banner, scroller, composer,
+    h('p', { class: 'foot' }, t('panel.poweredBy')));
+
+const root = document.getElementById('vb-app') || document.body;
+clear(root);
+root.appendChild(app);
+document.title = t('panel.title');
+
+// ---------------------------------------------------------------- talking to the page
+
+function post(msg) {
+	if (!embedded)
+		return;
+	if (msg.type === 'vb-ready') {
+		window.parent.postMessage(msg, '*');
+		return;
+	}
+	if (parentOrigin)
+		window.parent.postMessage(msg, parentOrigin);
+}
+
+window.addEventListener('message', (e) => {
+	if (!embedded || e.source !== window.parent)
+		return;
+	const m = e.data;
+	if (!m || typeof m !== 'object' || typeof m.type !== 'string')
+		return;
+	if (m.type === 'vb-init') {
+		if (parentOrigin && e.origin !== parentOrigin)
+			return;
+		if (typeof m.token !== 'string' || !/^[\w-]{16,128}$/.test(m.token) ||
+		    !Number.isSafeInteger(m.conversation_id) || m.conversation_id <= 0)
+			return;
+		parentOrigin = e.origin;
+		if (m.store && typeof m.store === 'object')
+			seed(m.store);
+		onSave((key, value) => post({ type: 'vb-store', key, value }));
+		if (typeof m.color === 'string')
+			applyColor(m.color);
+		// What the customer was looking at, for the agent. Kept until the
+		// protocol has a frame for it (docs/websocket.md has none yet).
+		context = m.context && typeof m.context === 'object' ? m.context : null;
+		start(m.token, m.conversation_id);
+		if (m.visible)
+			show(Boolean(m.focus));
+		return;
+	}
+	if (e.origin !== parentOrigin)
+		return;
+	if (m.type === 'vb-show')
+		show(Boolean(m.focus));
+	else if (m.type === 'vb-hide')
+		visible = false;
+});
+
+function show(focus) {
+	visible = true;
+	if (unread) {
+		unread = 0;
+		post({ type: 'vb-unread', count: 0 });
+	}
+	scrollToEnd();
+	if (focus && !input.disabled)
+		input.focus();
+}
+
+document.addEventListener('keydown', (e) => {
+	if (e.key === 'Escape' && !e.defaultPrevented && !e.isComposing) {
+		e.preventDefault();
+		post({ type: 'vb-close' });
+	}
+});
+
+// ---------------------------------------------------------------- site colour
+
+function channel(v) {
+	const c = v / 255;
+	return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+}
+
+function luminance([r, g, b]) {
+	return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+}
+
+function contrast(a, b) {
+	const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+	return (x + 0.05) / (y + 0.05);
+}
+
+function hex(rgb) {
+	return '#' + rgb.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('');
+}
+
+// The site's colour for the header and the customer's bubbles, darkened
+// until white text on it reaches 4.5:1 (WCAG AA), so any brand colour works.
+function applyColor(value) {
+	let m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(value.trim());
+	if (!m)
+		return;
+	let s = m[1];
+	if (s.length === 3)
+		s = s.replace(/./g, '$&$&');
+	let rgb = [0, 2, 4].map((i) => parseInt(s.slice(i, i + 2), 16));
+	const white = [255, 255, 255];
+	for (let i = 0; i < 40 && contrast(rgb, white) < 4.5; i++)
+		rgb = rgb.map((v) => v * 0.92);
+	const st = document.documentElement.style;
+	st.setProperty('--accent', hex(rgb));
+	st.setProperty('--accent-strong', hex(rgb.map((v) => v * 0.8)));
+	st.setProperty('--accent-soft', hex(rgb.map((v) => v + (255 - v) * 0.9)));
+}
+
+// ---------------------------------------------------------------- conversation
+
+function wsUrl(token) {
+	const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+	return `${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`;
+}
+
+function start(token, conversationId) {
+	if (chat && chat.conv === conversationId) {
+		chat.url = wsUrl(token);
+		return;
+	}
+	if (chat) {
+		chat.stop();
+		resetView();
+	}
+	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
+	for (const m of chat.history())
+		addMessage(m, false);
+	for (const e of chat.pending())
+		addPending(e);
+	updateWaiting();
+	scrollToEnd();
+	input.disabled = false;
+	sendBtn.disabled = false;
+	chat.start();
+}
+
+function resetView() {
+	clear(log);
+	seqRows.clear();
+	pendingRows.clear();
+	lastRow = null;
+	staffSeen = false;
+	customerWrote = false;
+	updateWaiting();
+	setTyping(null);
+}
+
+function onEvent(type, d) {
+	switch (type) {
+	case 'status':
+		setStatus(d.state);
+		break;
+	case 'message': {
+		const near = isNearBottom();
+		addMessage(d.msg, d.live);
+		if (d.msg.sender?.kind === 'staff') {
+			setTyping(null);
+			if (d.live && !visible) {
+				unread++;
+				post({ type: 'vb-unread', count: unread });
+			}
+		}
+		if (near || d.msg.sender?.kind === 'customer')
+			scrollToEnd();
+		break;
+	}
+	case 'queued':
+		addPending(d.entry);
+		scrollToEnd();
+		break;
+	case 'failed':
+		markFailed(d.entry, d.code);
+		break;
+	case 'notice':
+		addNotice(t(`error.${d.code}`) !== `error.${d.code}` ? t(`error.${d.code}`) : t('error.generic'),
+		    'error', d.code);
+		break;
+	case 'ended':
+		addNotice(t(`error.${d.code}`), 'error', d.code,
+		    h('button', { type: 'button', class: 'btn btn--small', onClick: newChat }, t('action.newChat')));
+		break;
+	case 'typing':
+		setTyping(d.sender);
+		break;
+	case 'reauth':
+		post({ type: 'vb-reauth' });
+		break;
+	default:
+		break;
+	}
+}
+
+function newChat() {
+	post({ type: 'vb-new' });
+}
+
+// A notice (error or system) in the log; repeats of the same code while it
+// is still the last thing shown are not added again.
+function addNotice(text, kind, code, action) {
+	const last = log.lastElementChild;
+	if (code && last && last.dataset.notice === code)
+		return;
+	const row = h('div', { class: ['row', 'row--notice', kind === 'error' && 'row--error'],
+	    'data-notice': code || 'info' },
+	    h('p', { class: 'notice' }, kind === 'error' ? icon('alert', 'notice__icon') : null,
+		h('span', null, text), action || null));
+	log.appendChild(row);
+	lastRow = null;
+	scrollToEnd();
+}
+
+function setStatus(state) {
+	app.dataset.state = state;
+	statusText.textContent = t({ online: 'status.online', offline: 'status.offlineShort' }[state] ||
+	    'status.connecting');
+	clear(banner);
+	if (state === 'reconnecting' || state === 'offline') {
+		banner.appendChild(h('p', { class: 'banner' },
+		    state === 'offline' ? icon('alert', 'banner__icon') : h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+		    t(state === 'offline' ? 'status.offline' : 'status.reconnecting')));
+	}
+}
+
+function setTyping(sender) {
+	clearTimeout(typingTimer);
+	clear(typingSlot);
+	if (!sender)
+		return;
+	typingSlot.appendChild(h('p', { class: 'typing' },
+	    h('span', { class: 'typing__dots', 'aria-hidden': 'true' }, h('span'), h('span'), h('span')),
+	    t('status.typing')));
+	typingTimer = setTimeout(() => clear(typingSlot), TYPING_SHOW);
+	if (isNearBottom(120))
+		scrollToEnd();
+}
+
+function updateWaiting() {
+	const want = customerWrote && !staffSeen;
+	if (want === Boolean(waiting.firstChild))
+		return;
+	clear(waiting);
+	if (want) {
+		waiting.appendChild(h('p', { class: 'waiting' }, icon('clock', 'waiting__icon'),
+		    h('span', null, t('panel.waiting'))));
+	}
+}
+
+function initials(name) {
+	const parts = String(name || '').trim().split(/\s+/).filter(Boolean);
+	const s = parts.length > 1 ? parts[0][0] + parts.at(-1)[0] : (parts[0] || '?').slice(0, 2);
+	return s.toUpperCase();
+}
+
+function timeEl(at) {
+	const d = new Date(at);
+	if (Number.isNaN(d.getTime()))
+		return null;
+	return h('time', { dateTime: d.toISOString(), class: 'msg__time' }, fmtTime(d));
+}
+
+function messageText(text) {
+	return h('div', { class: 'msg__text', dir: 'auto' }, linkify(String(text ?? ''), t('msg.linkNewTab')));
+}
+
+function statusEl(state) {
+	const label = { sending: t('msg.sending'), sent: t('msg.sent'), failed: t('msg.notSent') }[state];
+	return h('span', { class: `msg__status msg__status--${state}` },
+	    state === 'sent' ? icon('check', 'msg__tick') : null,
+	    state === 'failed' ? icon('alert', 'msg__tick') : null, label);
+}
+
+// Consecutive messages of one sender within five minutes share a name.
+function continues(kind, senderId, at) {
+	if (!lastRow || lastRow.dataset.kind !== kind || lastRow.dataset.sender !== String(senderId ?? ''))
+		return false;
+	const prev = Date.parse(lastRow.dataset.at || '');
+	const now = Date.parse(at || '');
+	return !Number.isNaN(prev) && !Number.isNaN(now) && now - prev < 5 * 60000;
+}
+
+function buildRow(m) {
+	const kind = m.sender?.kind;
+	if (kind === 'system') {
+		return h('div', { class: 'row row--system', 'data-kind': 'system' },
+		    h('div', { class: 'msg msg--system' }, h('span', { class: 'vh' }, t('msg.system') + ': '),
+			messageText(m.text), timeEl(m.at)));
+	}
+	if (kind === 'staff') {
+		const name = m.sender.name || t('msg.staff');
+		const cont = continues('staff', m.sender.id, m.at);
+		return h('div', { class: ['row', 'row--staff', cont && 'row--cont'], 'data-kind': 'staff',
+		    'data-sender': String(m.sender.id ?? ''), 'data-at': m.at },
+		    h('span', { class: 'avatar', 'aria-hidden': 'true' }, cont ? '' : initials(name)),
+		    h('div', { class: 'msg msg--staff' },
+			cont ? h('span', { class: 'vh' }, t('msg.saidBy', { name }) + ' ')
+			    : h('p', { class: 'msg__name' }, name, h('span', { class: 'vh' }, ':')),
+			h('div', { class: 'bubble' }, messageText(m.text)),
+			h('p', { class: 'msg__meta' }, timeEl(m.at))));
+	}
+	return h('div', { class: 'row row--me', 'data-kind': 'customer', 'data-sender': '',
+	    'data-at': m.at },
+	    h('div', { class: 'msg msg--me' },
+		h('span', { class: 'vh' }, t('msg.youSaid') + ' '),
+		h('div', { class: 'bubble' }, messageText(m.text)),
+		h('p', { class: 'msg__meta' }, timeEl(m.at), ' ', statusEl('sent'))));
+}
+
+// Rows with a seq are kept in seq order; unsent ones stay at the end.
+function placeRow(row, seq) {
+	row.dataset.seq = String(seq);
+	let before = null;
+	for (let el = log.lastElementChild; el; el = el.previousElementSibling) {
+		if (el.dataset.pending !== undefined || (el.dataset.seq && Number(el.dataset.seq) > seq)) {
+			before = el;
+			continue;
+		}
+		if (el.dataset.seq)
+			break;
+	}
+	log.insertBefore(row, before);
+}
+
+function addMessage(m, live) {
+	if (seqRows.has(m.seq))
+		return;
+	const kind = m.sender?.kind;
+	if (kind === 'staff')
+		staffSeen = true;
+	if (kind === 'customer')
+		customerWrote = true;
+	const pending = m.client_id ? pendingRows.get(m.client_id) : null;
+	if (pending && kind === 'customer') {
+		pendingRows.delete(m.client_id);
+		pending.remove();
+	}
+	const row = buildRow(m);
+	placeRow(row, m.seq);
+	seqRows.set(m.seq, row);
+	lastRow = log.lastElementChild === row ? row : lastRow;
+	updateWaiting();
+}
+
+function addPending(e) {
+	customerWrote = true;
+	let row = pendingRows.get(e.client_id);
+	const meta = h('p', { class: 'msg__meta' }, statusEl(e.failed ? 'failed' : 'sending'));
+	if (e.failed) {
+		meta.appendChild(h('button', { type: 'button', class: 'link-btn',
+		    onClick: () => chat?.retry(e.client_id) }, t('msg.retry')));
+	}
+	const fresh = h('div', { class: ['row', 'row--me', 'row--pending'], 'data-kind': 'customer',
+	    'data-pending': '', 'data-client': e.client_id },
+	    h('div', { class: 'msg msg--me' },
+		h('span', { class: 'vh' }, t('msg.youSaid') + ' '),
+		h('div', { class: 'bubble' }, messageText(e.text)), meta));
+	if (row) {
+		row.replaceWith(fresh);
+	} else {
+		log.appendChild(fresh);
+	}
+	row = fresh;
+	pendingRows.set(e.client_id, row);
+	lastRow = null;
+	updateWaiting();
+}
+
+function markFailed(e, code) {
+	addPending(e);
+	const text = t(`error.${code}`);
+	addNotice(text === `error.${code}` ? t('error.generic') : text, 'error', code);
+}
+
+// ---------------------------------------------------------------- scrolling
+
+function isNearBottom(px = NEAR_BOTTOM) {
+	return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < px;
+}
+
+function scrollToEnd() {
+	scroller.scrollTop = scroller.scrollHeight;
+}
+
+// ---------------------------------------------------------------- composer
+
+const autoGrow = !CSS.supports?.('field-sizing', 'content');
+
+function onInput() {
+	if (autoGrow) {
+		input.style.height = 'auto';
+		input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+	}
+	const left = TEXT_MAX - [...input.value].length;
+	counter.textContent = left <= 200 ? t('composer.left', { count: left, n: fmtNumber(left) }) : '';
+	if (input.value.trim())
+		chat?.typing();
+}
+
+function submit() {
+	const text = input.value.trim();
+	if (!text || !chat)
+		return;
+	if ([...text].length > TEXT_MAX) {
+		addNotice(t('error.invalid'), 'error', 'invalid');
+		return;
+	}
+	chat.send(text);
+	input.value = '';
+	onInput();
+	input.focus();
+}
+
+input.addEventListener('input', onInput);
+input.addEventListener('keydown', (e) => {
+	if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+		e.preventDefault();
+		submit();
+	}
+});
+composer.addEventListener('submit', (e) => {
+	e.preventDefault();
+	submit();
+});
+
+// ---------------------------------------------------------------- start
+
+input.disabled = true;
+sendBtn.disabled = true;
+if (embedded) {
+	setStatus('connecting');
+	post({ type: 'vb-ready' });
+} else {
+	statusText.textContent = '';
+	addNotice(t('panel.standalone'), 'info', 'standalone');
+}
