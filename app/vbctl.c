@@ -120,7 +120,8 @@ ctl_create_org(int argc, char **argv)
 
 /*
  * demo-site ORIGIN: the Demo Bank's "Harbour Bank demo" widget site, created
- * or pointed at ORIGIN; prints its key (nothing when there is no Demo Bank).
+ * if missing, with ORIGIN added to its allowed origins (several nodes may
+ * share one database); prints its key (nothing when there is no Demo Bank).
  */
 static int
 ctl_demo_site(int argc, char **argv)
@@ -141,7 +142,9 @@ ctl_demo_site(int argc, char **argv)
 	p[1] = key;
 	res = ctl_exec(pg,
 	    "WITH org AS (SELECT id FROM organisations WHERE slug = 'demo'), "
-	    "upd AS (UPDATE sites SET allowed_origins = ARRAY[$1] WHERE tenant_id = (SELECT id FROM org) "
+	    "upd AS (UPDATE sites SET allowed_origins = CASE WHEN $1 = ANY (allowed_origins) "
+	    "THEN allowed_origins ELSE allowed_origins || ARRAY[$1] END "
+	    "WHERE tenant_id = (SELECT id FROM org) "
 	    "AND name = 'Harbour Bank demo' RETURNING site_key), "
 	    "ins AS (INSERT INTO sites (tenant_id, name, allowed_origins, site_key) "
 	    "SELECT id, 'Harbour Bank demo', ARRAY[$1], $2 FROM org WHERE NOT EXISTS (SELECT 1 FROM upd) "
