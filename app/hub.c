@@ -52,6 +52,9 @@ struct hub_sub {
 struct hub_op {
 	struct hub_conn		*hc;
 	int64_t			 conv;
+	int64_t			 tenant;
+	int			 customer;
+	const char		*reply;		/* type of the confirmation frame */
 	char			 client_id[72];
 };
 
@@ -63,6 +66,7 @@ void	hub_message(struct connection *, u_int8_t, void *, size_t);
 void	hub_disconnect(struct connection *);
 
 static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *);
+static void	hub_route(int64_t);
 
 /* Subscriptions ------------------------------------------------------------ */
 
@@ -186,11 +190,11 @@ hub_on_publish(const char *data, size_t len)
 	if ((size_t)(p - data) == olen && memcmp(data, hub_origin, olen) == 0)
 		return;
 	p++;
-	if ((q = memchr(p, '|', (size_t)(end - p))) == NULL || q - p > 19 || q == p)
+	if ((q = memchr(p, '|', (size_t)(end - p))) == NULL || q - p > 20 || q == p)
 		return;
 	conv = strtoll(p, NULL, 10);
 	q++;
-	if (conv > 0 && q < end && *q == '{')
+	if (conv != 0 && q < end && *q == '{')
 		hub_deliver(conv, q, (size_t)(end - q), NULL);
 }
 
@@ -212,6 +216,9 @@ hub_connect(struct connection *c)
 	hc->tokens = HUB_BURST;
 	hc->tokens_at = kore_time_ms();
 	ops_websockets(1);
+	/* Staff follow their own channel (negative key) for offers. */
+	if (hc->kind == HUB_STAFF)
+		(void)hub_sub_add(hc, -hc->who);
 	hub_send(hc, "{\"type\":\"hello\"}", 16);
 }
 
@@ -248,6 +255,8 @@ hub_op_new(struct hub_conn *hc, int64_t conv, const char *client_id)
 	op = kore_calloc(1, sizeof(*op));
 	op->hc = hc;
 	op->conv = conv;
+	op->tenant = hc->tenant_id;
+	op->customer = hc->kind == HUB_CUSTOMER;
 	if (client_id != NULL)
 		kore_strlcpy(op->client_id, client_id, sizeof(op->client_id));
 	hc->pending++;
@@ -372,8 +381,12 @@ hub_send_done(struct db_job *j, void *arg)
 		}
 	}
 	/* Stored, so everyone hears of it, even if the sender has gone. */
-	if (msg != NULL)
+	if (msg != NULL) {
 		hub_fanout(op->conv, msg, strlen(msg), NULL);
+		/* A customer's first words may have queued the chat. */
+		if (op->customer)
+			hub_route(op->tenant);
+	}
 	kore_free(op);
 	db_job_free(j);
 }
@@ -494,10 +507,176 @@ hub_in_ping(struct hub_conn *hc, struct hub_in *in)
 	hub_send(hc, "{\"type\":\"pong\"}", 15);
 }
 
+/* Routing ------------------------------------------------------------------ */
+
+/* Offers made by a routing pass go to each agent's own channel. */
+static void
+hub_route_done(struct db_job *j, void *arg)
+{
+	char	buf[256];
+	int	i, n;
+
+	(void)arg;
+	if (j->failed)
+		vb_log(LOG_NOTICE, "acd route: %s", j->errmsg);
+	for (i = 0; !j->failed && i < db_rows(j, 0); i++) {
+		n = snprintf(buf, sizeof(buf), "{\"type\":\"offer\",\"conversation_id\":%s,"
+		    "\"expires_at\":\"%s\"}", db_value(j, 0, i, 0), db_value(j, 0, i, 2));
+		if (n > 0 && (size_t)n < sizeof(buf))
+			hub_fanout(-strtoll(db_value(j, 0, i, 1), NULL, 10), buf, (size_t)n, NULL);
+	}
+	db_job_free(j);
+}
+
+/* One routing pass for an organisation; run on every routing event. */
+static void
+hub_route(int64_t tenant)
+{
+	struct db_job	*j;
+
+	j = db_job_new();
+	db_job_tenant(j, tenant, 0, "acd", "");
+	db_add(j, Q_ACD_ROUTE, 0);
+	if (!db_submit(j, hub_route_done, j))
+		db_job_free(j);
+}
+
+static void
+hub_tick_done(struct db_job *j, void *arg)
+{
+	int	i;
+
+	(void)arg;
+	for (i = 0; !j->failed && i < db_rows(j, 0); i++)
+		hub_route(strtoll(db_value(j, 0, i, 0), NULL, 10));
+	db_job_free(j);
+}
+
+/* Every second: expire unanswered offers, route where contacts wait. */
+static void
+hub_tick(void *arg, u_int64_t now)
+{
+	struct db_job	*j;
+
+	(void)arg;
+	(void)now;
+	j = db_job_new();
+	db_add(j, Q_ACD_TICK, 0);
+	if (!db_submit(j, hub_tick_done, j))
+		db_job_free(j);
+}
+
+/* Staff frames: agent state and answers to offers -------------------------- */
+
+static void
+hub_staff_done(struct db_job *j, void *arg)
+{
+	struct hub_op	*op = arg;
+	struct hub_conn	*hc = op->hc;
+	const char	*v, *sys;
+	char		 buf[160];
+	int		 i, n;
+
+	sys = NULL;
+	if (!j->failed && strcmp(op->reply, "accepted") == 0)
+		sys = db_value(j, 0, 0, 0);
+	if (hub_op_live(op)) {
+		if (j->failed) {
+			hub_job_error(hc, j, NULL);
+		} else {
+			if (sys != NULL && hub_sub_add(hc, op->conv)) {
+				for (i = 0; i < db_rows(j, 2); i++)
+					if ((v = db_value(j, 2, i, 0)) != NULL)
+						hub_send(hc, v, strlen(v));
+			}
+			n = snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"conversation_id\":%lld}",
+			    op->reply, (long long)op->conv);
+			hub_send(hc, buf, (size_t)n);
+		}
+	}
+	/* The join notice reaches the customer wherever they are connected. */
+	if (sys != NULL)
+		hub_fanout(op->conv, sys, strlen(sys), NULL);
+	if (!j->failed)
+		hub_route(op->tenant);
+	kore_free(op);
+	db_job_free(j);
+}
+
+static void
+hub_staff_job(struct hub_conn *hc, struct hub_in *in, const char *reply,
+    const char *q, const char *p1, const char *p2)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		 conv[24];
+
+	if (hc->kind != HUB_STAFF) {
+		hub_send_error(hc, NULL, "forbidden", "Only staff can do this");
+		return;
+	}
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	op = hub_op_new(hc, in->conv, NULL);
+	op->reply = reply;
+	j = hub_job(hc, "");
+	if (strcmp(reply, "state") == 0) {
+		db_add(j, q, 2, p1, p2);
+	} else {
+		db_add(j, q, 1, conv);
+		if (strcmp(reply, "accepted") == 0) {
+			/* Pipelined after the accept: nothing runs if it fails. */
+			db_add(j, Q_CONVERSATION_ACCESS, 3, conv, "staff", p1);
+			db_add(j, Q_MESSAGES_AFTER, 2, conv, "0");
+		}
+	}
+	if (!db_submit(j, hub_staff_done, op)) {
+		db_job_free(j);
+		(void)hub_op_live(op);
+		kore_free(op);
+		hub_send_error(hc, NULL, "unavailable", "The database is unavailable; retry");
+	}
+}
+
+static void
+hub_in_state(struct hub_conn *hc, struct hub_in *in)
+{
+	const char	*state = hub_str(in->root, "state");
+	const char	*reason = hub_str(in->root, "reason");
+
+	if (state == NULL || (strcmp(state, "ready") != 0 && strcmp(state, "not_ready") != 0 &&
+	    strcmp(state, "offline") != 0) || (reason != NULL && (util_utf8_chars(reason) > 100 ||
+	    !util_utf8_valid(reason, strlen(reason))))) {
+		hub_send_error(hc, NULL, "invalid", "state is ready, not_ready (with a reason) or offline");
+		return;
+	}
+	hub_staff_job(hc, in, "state", Q_ACD_STATE, state, reason);
+}
+
+static void
+hub_in_answer(struct hub_conn *hc, struct hub_in *in, const char *reply, const char *q)
+{
+	char	who[24];
+
+	if (in->conv <= 0) {
+		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
+		return;
+	}
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	hub_staff_job(hc, in, reply, q, who, NULL);
+}
+
+static void hub_in_accept(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "accepted", Q_ACD_ACCEPT); }
+static void hub_in_decline(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "declined", Q_ACD_DECLINE); }
+static void hub_in_finish(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "finished", Q_ACD_FINISH); }
+
 static const struct {
 	const char	*type;
 	void		(*fn)(struct hub_conn *, struct hub_in *);
 } hub_types[] = {
+	{ "state", hub_in_state },
+	{ "accept", hub_in_accept },
+	{ "decline", hub_in_decline },
+	{ "finish", hub_in_finish },
 	{ "send", hub_in_send },
 	{ "subscribe", hub_in_subscribe },
 	{ "typing", hub_in_typing },
@@ -740,4 +919,5 @@ hub_init(void)
 	(void)snprintf(hub_origin, sizeof(hub_origin), "%s:%d", rnd,
 	    worker != NULL ? worker->id : 0);
 	rds_listen(HUB_CHANNEL, hub_on_publish);
+	(void)kore_timer_add(hub_tick, 1000, NULL, 0);
 }

@@ -305,3 +305,65 @@ test('the demo bank origin serves the demo page with the widget tags, and nothin
 	assert.match(loader.headers.get('content-type'), /^text\/javascript/);
 	assert.match(loader.headers.get('cache-control'), /max-age=300/);
 });
+
+test('routing through the hub: first words queue the chat, offers ring one agent at a time, accept joins', async () => {
+	const { admin, tenant } = await newOrg();
+	const site = await siteFor(admin);
+	const q = sql(`INSERT INTO queues (tenant_id, name, offer_timeout_s) VALUES (${tenant}, 'Web chat', 60) RETURNING id`);
+	sql(`UPDATE sites SET default_queue_id = ${q} WHERE id = ${site.id}`);
+	const agentRole = await roleId(admin, 'agent');
+	const agents = [];
+	for (const name of ['Ada Agent', 'Ben Agent']) {
+		const email = unique('ag') + '@x.test';
+		const r = await admin.post('/api/users', { email, name, role_ids: [agentRole] });
+		setPassword(email, 'Agent-Password-123');
+		const c = new Client();
+		assert.equal((await c.login(email, 'Agent-Password-123')).status, 200);
+		const ws = await connect(BASE, { cookie: c.cookieHeader() });
+		agents.push({ id: r.json.user.id, ws });
+	}
+	const [ada, ben] = agents;
+	ada.ws.sendJson({ type: 'state', state: 'ready' });
+	await ada.ws.next((f) => f.type === 'state');
+
+	const s = (await widgetSession(site.site_key)).json;
+	const cust = await connect(BASE, { token: s.token });
+	cust.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 0 });
+	await cust.next((f) => f.type === 'subscribed');
+	assert.equal(sql(`SELECT routing FROM conversations WHERE id = ${s.conversation_id}`), 'none', 'not queued before any words');
+	cust.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'q1', text: 'I need help with my card' });
+	await cust.next((f) => f.type === 'ack');
+
+	const offer = await ada.ws.next((f) => f.type === 'offer');
+	assert.equal(offer.conversation_id, s.conversation_id);
+	ada.ws.sendJson({ type: 'decline', conversation_id: s.conversation_id });
+	await ada.ws.next((f) => f.type === 'declined');
+	// Nobody else is ready yet; once Ben is, the offer goes to him, not back to Ada.
+	ben.ws.sendJson({ type: 'state', state: 'ready' });
+	const offer2 = await ben.ws.next((f) => f.type === 'offer');
+	assert.equal(offer2.conversation_id, s.conversation_id);
+	ben.ws.sendJson({ type: 'accept', conversation_id: s.conversation_id });
+	const backlog = await ben.ws.next((f) => f.type === 'message' && f.sender.kind === 'customer');
+	assert.equal(backlog.text, 'I need help with my card');
+	await ben.ws.next((f) => f.type === 'accepted');
+	const joined = await cust.next((f) => f.type === 'message' && f.sender.kind === 'system');
+	assert.equal(joined.text, 'Ben Agent joined the chat');
+
+	ben.ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'b1', text: 'Hello, Ben here.' });
+	assert.equal((await cust.next((f) => f.type === 'message' && f.sender.kind === 'staff')).sender.name, 'Ben Agent');
+	assert.ok(!ada.ws.frames.some((f) => f.type === 'offer' && f.conversation_id === s.conversation_id), 'never re-offered to Ada');
+	// Ada cannot take it now, nor a customer answer offers.
+	ada.ws.sendJson({ type: 'accept', conversation_id: s.conversation_id });
+	assert.equal((await ada.ws.next((f) => f.type === 'error')).code, 'offer_gone');
+	cust.sendJson({ type: 'accept', conversation_id: s.conversation_id });
+	assert.equal((await cust.next((f) => f.type === 'error')).code, 'forbidden');
+
+	ben.ws.sendJson({ type: 'finish', conversation_id: s.conversation_id });
+	await ben.ws.next((f) => f.type === 'finished');
+	assert.equal(sql(`SELECT status || ':' || routing FROM conversations WHERE id = ${s.conversation_id}`), 'closed:assigned');
+	assert.equal(sql(`SELECT state FROM agent_states WHERE user_id = ${ben.id}`), 'wrapup');
+	cust.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'q2', text: 'Thanks' });
+	assert.equal((await cust.next((f) => f.type === 'error')).code, 'closed');
+	for (const a of agents) a.ws.close();
+	cust.close();
+});

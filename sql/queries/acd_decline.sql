@@ -1,0 +1,1 @@
+SELECT vb_acd_decline($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_acd_finish($1::bigint)

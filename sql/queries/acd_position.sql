@@ -1,0 +1,1 @@
+SELECT vb_acd_position($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_acd_set_state($1, $2)
