@@ -1,1 +1,0 @@
-SELECT vb_acd_position($1::bigint)
