@@ -40,8 +40,14 @@ function contact(t, q, { importance = 0, preferred = null, ago = 0 } = {}) {
 }
 
 const ready = (t, u) => acd(t, u, "SELECT vb_acd_set_state('ready', NULL)");
-const route = (t) => acd(t, null, 'SELECT conversation_id, user_id FROM vb_acd_route()')
-    .split('\n').filter(Boolean).map((l) => l.split('|').map(Number));
+// The running server routes too (on events and every second), so a test
+// runs a pass itself and then reads the open offers: the outcome is the
+// same whoever made them.
+const route = (t) => {
+	acd(t, null, 'SELECT count(*) FROM vb_acd_route()');
+	return sql(`SELECT id, offered_user_id FROM conversations WHERE tenant_id = ${t}
+	    AND routing = 'offered' ORDER BY id`).split('\n').filter(Boolean).map((l) => l.split('|').map(Number));
+};
 
 test('priority first, then time in queue; an offer goes to one agent at a time', async () => {
 	const { t, q, ids } = await setup({ agents: 1, capacity: 5 });
@@ -50,7 +56,7 @@ test('priority first, then time in queue; an offer goes to one agent at a time',
 	const young = contact(t, q);
 	ready(t, ids[0]);
 	assert.deepEqual(route(t), [[vip, ids[0]]], 'the VIP first; one offer per agent at once');
-	assert.deepEqual(route(t), [], 'nothing more while the offer is open');
+	assert.deepEqual(route(t), [[vip, ids[0]]], 'still that one offer while it is open');
 	acd(t, ids[0], `SELECT vb_acd_accept(${vip})`);
 	assert.deepEqual(route(t), [[old, ids[0]]], 'then the one waiting longest');
 	acd(t, ids[0], `SELECT vb_acd_accept(${old})`);
@@ -77,11 +83,10 @@ test('capacity is never exceeded, counting open offers', async () => {
 test('strategies: longest idle, least occupied, round robin', async () => {
 	{
 		const { t, q, ids } = await setup({ strategy: 'longest_idle', agents: 2 });
-		ready(t, ids[0]);
-		ready(t, ids[1]);
-		sql(`UPDATE agent_states SET last_assigned_at = now() - interval '1 hour' WHERE user_id = ${ids[1]}`);
-		sql(`UPDATE agent_states SET last_assigned_at = now() WHERE user_id = ${ids[0]}`);
 		const c = contact(t, q);
+		// Both become ready in one statement, with their history already set.
+		sql(`INSERT INTO agent_states (tenant_id, user_id, state, last_assigned_at) VALUES
+		    (${t}, ${ids[0]}, 'ready', now()), (${t}, ${ids[1]}, 'ready', now() - interval '1 hour')`);
 		assert.deepEqual(route(t), [[c, ids[1]]], 'longest idle wins');
 	}
 	{
@@ -89,7 +94,7 @@ test('strategies: longest idle, least occupied, round robin', async () => {
 		ready(t, ids[0]);
 		ready(t, ids[1]);
 		const a = contact(t, q);
-		assert.equal(route(t).length >= 1, true);
+		assert.equal(route(t).length, 1);
 		const holder = Number(sql(`SELECT offered_user_id FROM conversations WHERE id = ${a}`));
 		acd(t, holder, `SELECT vb_acd_accept(${a})`);
 		const b = contact(t, q);
@@ -133,8 +138,11 @@ test('preferred agent first for a while, then the group; declines and time-outs 
 	assert.deepEqual(route(t), [], 'waits for the relationship manager');
 	ready(t, ids[1]);
 	assert.deepEqual(route(t), [[c, ids[1]]]);
+	// Hold the preferred window open while the offer runs out, so the
+	// server's own routing cannot hand the contact on in between.
 	sql(`UPDATE conversations SET offer_expires_at = now() - interval '1 second' WHERE id = ${c}`);
-	assert.equal(acd(t, null, 'SELECT vb_acd_expire()'), '1');
+	acd(t, null, 'SELECT vb_acd_expire()');	// or the server's tick did it
+	assert.equal(sql(`SELECT routing || ':' || array_to_string(declined, ',') FROM conversations WHERE id = ${c}`), `queued:${ids[1]}`);
 	assert.equal(sql(`SELECT state || ':' || reason FROM agent_states WHERE user_id = ${ids[1]}`), 'not_ready:Missed offer');
 	assert.throws(() => acd(t, ids[1], `SELECT vb_acd_accept(${c})`), /no longer yours/);
 	sql(`UPDATE conversations SET queued_at = now() - interval '1 minute' WHERE id = ${c}`);
@@ -176,7 +184,8 @@ test('two routers at once never offer one agent past capacity', async () => {
 		p.on('close', () => resolve(Number(out.trim().split('\n').pop())));
 	});
 	const counts = await Promise.all([run(), run(), run(), run()]);
-	assert.equal(counts.reduce((x, y) => x + y, 0), 1, `offers made: ${counts}`);
+	// The server's own router may have been first: at most one of ours did.
+	assert.ok(counts.reduce((x, y) => x + y, 0) <= 1, `offers made: ${counts}`);
 	assert.equal(sql(`SELECT count(*) FROM conversations WHERE queue_id = ${q} AND routing = 'offered'`), '1');
 });
 

@@ -261,6 +261,12 @@ test('two nodes: a customer on one and a supervisor on the other chat normally, 
 		assert.equal((await cust.next((f) => f.type === 'ack' && f.client_id === 'n3')).seq, 3);
 	} finally {
 		execFileSync(path.join(process.env.VB_ROOT, 'conf/bin/vb-services'), ['start']);
+		// Every worker of both nodes reconnects within its 1 s timer.
+		for (let ok = 0, i = 0; ok < 6 && i < 60; i++) {
+			const codes = await Promise.all([BASE, baseB].map(async (b) => (await fetch(b + '/healthz')).status));
+			ok = codes.every((c) => c === 200) ? ok + 1 : 0;
+			await new Promise((r) => setTimeout(r, 100));
+		}
 	}
 	sws.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 2 });
 	assert.equal((await sws.next((f) => f.type === 'message' && f.seq === 3)).text, 'While Redis is down');
