@@ -362,7 +362,7 @@ static void
 hub_send_done(struct db_job *j, void *arg)
 {
 	struct hub_op	*op = arg;
-	const char	*msg, *seq;
+	const char	*msg, *seq, *v;
 	struct sbuf	 b;
 
 	msg = j->failed ? NULL : db_value(j, 0, 0, 0);
@@ -384,7 +384,7 @@ hub_send_done(struct db_job *j, void *arg)
 	if (msg != NULL) {
 		hub_fanout(op->conv, msg, strlen(msg), NULL);
 		/* A customer's first words may have queued the chat. */
-		if (op->customer)
+		if (op->customer && (v = db_value(j, 1, 0, 0)) != NULL && v[0] == 't')
 			hub_route(op->tenant);
 	}
 	kore_free(op);
@@ -419,11 +419,13 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 	j = hub_job(hc, in->client_id);
 	db_add(j, Q_MESSAGE_POST, 5, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
 	    who, in->client_id, in->text);
+	db_add(j, Q_CONVERSATION_QUEUED, 1, conv);
 	if (!db_submit(j, hub_send_done, op)) {
 		db_job_free(j);
 		(void)hub_op_live(op);
 		kore_free(op);
-		hub_send_error(hc, in->client_id, "unavailable", "The database is unavailable; retry");
+		hub_send_error(hc, in->client_id, "unavailable",
+		    "The server is busy or its database unavailable; send again shortly");
 	}
 }
 

@@ -1,0 +1,1 @@
+SELECT routing = 'queued' FROM conversations WHERE id = $1::bigint
