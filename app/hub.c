@@ -511,7 +511,28 @@ hub_in_ping(struct hub_conn *hc, struct hub_in *in)
 
 /* Routing ------------------------------------------------------------------ */
 
-/* Offers made by a routing pass go to each agent's own channel. */
+/* Waiting customers hear their new place in the queue (W5). */
+static void
+hub_positions(struct db_job *j, int stmt)
+{
+	char	buf[192];
+	int	i, n;
+
+	for (i = 0; !j->failed && i < db_rows(j, stmt); i++) {
+		n = snprintf(buf, sizeof(buf), "{\"type\":\"queue\",\"conversation_id\":%s,"
+		    "\"position\":%s,\"estimated_wait_s\":%s}", db_value(j, stmt, i, 0),
+		    db_value(j, stmt, i, 1),
+		    db_value(j, stmt, i, 2) ? db_value(j, stmt, i, 2) : "null");
+		if (n > 0 && (size_t)n < sizeof(buf))
+			hub_fanout(strtoll(db_value(j, stmt, i, 0), NULL, 10), buf, (size_t)n, NULL);
+	}
+}
+
+/*
+ * Offers made by a routing pass go to each agent's own channel; then the
+ * positions that changed go to the customers. Both run in the routing job:
+ * positions are read after the offers were made.
+ */
 static void
 hub_route_done(struct db_job *j, void *arg)
 {
@@ -519,6 +540,7 @@ hub_route_done(struct db_job *j, void *arg)
 	int	i, n;
 
 	(void)arg;
+	hub_positions(j, 1);
 	if (j->failed)
 		vb_log(LOG_NOTICE, "acd route: %s", j->errmsg);
 	for (i = 0; !j->failed && i < db_rows(j, 0); i++) {
@@ -539,6 +561,7 @@ hub_route(int64_t tenant)
 	j = db_job_new();
 	db_job_tenant(j, tenant, 0, "acd", "");
 	db_add(j, Q_ACD_ROUTE, 0);
+	db_add(j, Q_ACD_POSITIONS, 0);
 	if (!db_submit(j, hub_route_done, j))
 		db_job_free(j);
 }

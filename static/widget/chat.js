@@ -291,6 +291,10 @@ export class Chat {
 			if (f.conversation_id === this.conv)
 				this.onAck(f);
 			break;
+		case 'queue':
+			if (f.conversation_id === this.conv && Number.isInteger(f.position))
+				this.emit('queue', { position: f.position, wait: f.estimated_wait_s });
+			break;
 		case 'typing':
 			if (f.conversation_id === this.conv && f.sender?.kind !== 'customer')
 				this.emit('typing', { sender: f.sender });

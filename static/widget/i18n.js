@@ -12,6 +12,10 @@ const en = {
 	'panel.log': 'Conversation',
 	'panel.greeting': 'Hi there! 👋 How can we help you today?',
 	'panel.waiting': 'Thanks! An adviser will be with you shortly. You can keep typing.',
+	'panel.queue_one': 'You are next in the queue.',
+	'panel.queue_other': 'You are number {n} in the queue.',
+	'panel.wait_one': 'Estimated wait: about a minute.',
+	'panel.wait_other': 'Estimated wait: about {n} minutes.',
 	'panel.standalone': 'This chat opens from the chat button on our website.',
 	'panel.poweredBy': 'Secure chat by Virtual Branch',
 

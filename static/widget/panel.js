@@ -33,6 +33,7 @@ let visible = false;
 let unread = 0;
 let staffSeen = false;
 let customerWrote = false;
+let queueInfo = null;	// {position, wait} from the latest 'queue' frame
 let typingTimer = null;
 let context = null;
 const seqRows = new Map();	// seq → row
@@ -264,6 +265,10 @@ function onEvent(type, d) {
 	case 'typing':
 		setTyping(d.sender);
 		break;
+	case 'queue':
+		queueInfo = { position: d.position, wait: d.wait };
+		updateWaiting(true);
+		break;
 	case 'reauth':
 		post({ type: 'vb-reauth' });
 		break;
@@ -316,14 +321,24 @@ function setTyping(sender) {
 		scrollToEnd();
 }
 
-function updateWaiting() {
+// The waiting notice: the place in the queue and an estimate once the
+// server has sent one, a friendly line before that.
+function waitingText() {
+	if (!queueInfo || !(queueInfo.position > 0))
+		return t('panel.waiting');
+	const min = Math.max(1, Math.round((Number(queueInfo.wait) || 0) / 60));
+	return t('panel.queue', { count: queueInfo.position, n: queueInfo.position }) + ' ' +
+	    t('panel.wait', { count: min, n: min });
+}
+
+function updateWaiting(changed = false) {
 	const want = customerWrote && !staffSeen;
-	if (want === Boolean(waiting.firstChild))
+	if (want === Boolean(waiting.firstChild) && !changed)
 		return;
 	clear(waiting);
 	if (want) {
 		waiting.appendChild(h('p', { class: 'waiting' }, icon('clock', 'waiting__icon'),
-		    h('span', null, t('panel.waiting'))));
+		    h('span', { 'data-queue-position': queueInfo?.position ?? '' }, waitingText())));
 	}
 }
 
@@ -406,7 +421,8 @@ function addMessage(m, live) {
 	if (seqRows.has(m.seq))
 		return;
 	const kind = m.sender?.kind;
-	if (kind === 'staff')
+	// An agent's words or the join notice end the wait.
+	if (kind === 'staff' || kind === 'system')
 		staffSeen = true;
 	if (kind === 'customer')
 		customerWrote = true;

@@ -373,3 +373,36 @@ test('routing through the hub: first words queue the chat, offers ring one agent
 	for (const a of agents) a.ws.close();
 	cust.close();
 });
+
+test('waiting customers hear their place in the queue as it moves (W5)', async () => {
+	const { admin, tenant } = await newOrg();
+	const site = await siteFor(admin);
+	const q = sql(`INSERT INTO queues (tenant_id, name) VALUES (${tenant}, 'Cards') RETURNING id`);
+	sql(`UPDATE sites SET default_queue_id = ${q} WHERE id = ${site.id}`);
+	const custs = [];
+	for (const text of ['First in line', 'Second in line']) {
+		const s = (await widgetSession(site.site_key)).json;
+		const ws = await connect(BASE, { token: s.token });
+		ws.sendJson({ type: 'subscribe', conversation_id: s.conversation_id, after_seq: 0 });
+		await ws.next((f) => f.type === 'subscribed');
+		ws.sendJson({ type: 'send', conversation_id: s.conversation_id, client_id: 'w1', text });
+		await ws.next((f) => f.type === 'ack');
+		custs.push({ s, ws });
+	}
+	const [one, two] = custs;
+	assert.equal((await one.ws.next((f) => f.type === 'queue')).position, 1);
+	const second = await two.ws.next((f) => f.type === 'queue');
+	assert.equal(second.position, 2);
+	assert.ok(second.estimated_wait_s > 0);
+	// An agent gets ready: the first is offered, the second moves up.
+	const email = unique('ag') + '@x.test';
+	await admin.post('/api/users', { email, name: 'Quick Agent', role_ids: [await roleId(admin, 'agent')] });
+	setPassword(email, 'Agent-Password-123');
+	const c = new Client();
+	await c.login(email, 'Agent-Password-123');
+	const agent = await connect(BASE, { cookie: c.cookieHeader() });
+	agent.sendJson({ type: 'state', state: 'ready' });
+	assert.equal((await agent.next((f) => f.type === 'offer')).conversation_id, one.s.conversation_id);
+	assert.equal((await two.ws.next((f) => f.type === 'queue')).position, 1);
+	for (const x of [one.ws, two.ws, agent]) x.close();
+});

@@ -1,0 +1,1 @@
+SELECT conversation_id, pos, wait_s FROM vb_acd_positions()
