@@ -82,7 +82,7 @@ kore_worker_configure(void)
 	if ((redis = getenv("VB_REDIS_URL")) == NULL)
 		fatal("VB_REDIS_URL is not set");
 	pool = getenv("VB_DB_POOL");
-	db_init(db, pool ? atoi(pool) : 4);
+	db_init(db, pool ? atoi(pool) : 16);
 	rds_init(redis);
 	auth_init();
 	page_init();
