@@ -453,13 +453,45 @@ auth_load_secrets(struct vbreq *r)
 	return (vb_db_submit(r, j, 1));
 }
 
+/* Step 1 of the same handlers: verify the password in field on a thread. */
+static int
+auth_check_password(struct vbreq *r, const char *field, int next)
+{
+	if (vb_db_error(r))
+		return (VB_DONE);
+	if (db_rows(r->job, 0) != 1) {
+		vb_error(r, 404, "not_found", "No such user");
+		return (VB_DONE);
+	}
+	return (pwtask_start(r, PWTASK_VERIFY, db_value(r->job, 0, 0, 0),
+	    vb_field(r, field, 0)->data.string, next));
+}
+
+/*
+ * At step next: VB_WAIT on an early wake-up, VB_DONE with the error sent
+ * when the password was wrong, AUTH_NEXT when it was right.
+ */
+static int
+auth_password_checked(struct vbreq *r, const char *field, const char *msg)
+{
+	int	ok;
+
+	if (!pwtask_result(r, &ok, NULL, 0))
+		return (VB_WAIT);
+	if (!ok) {
+		vb_error_field(r, 422, "invalid", msg, field);
+		return (VB_DONE);
+	}
+	return (AUTH_NEXT);
+}
+
 int
 auth_password(struct vbreq *r)
 {
 	struct db_job	*j;
 	const char	*nw;
 	char		 hash[256];
-	int		 ok;
+	int		 ok, rc;
 
 	switch (r->step) {
 	case 0:
@@ -474,22 +506,11 @@ auth_password(struct vbreq *r)
 		}
 		return (auth_load_secrets(r));
 	case 1:
-		if (vb_db_error(r))
-			return (VB_DONE);
-		if (db_rows(r->job, 0) != 1) {
-			vb_error(r, 404, "not_found", "No such user");
-			return (VB_DONE);
-		}
-		return (pwtask_start(r, PWTASK_VERIFY, db_value(r->job, 0, 0, 0),
-		    vb_field(r, "current_password", 0)->data.string, 3));
+		return (auth_check_password(r, "current_password", 3));
 	case 3:
-		if (!pwtask_result(r, &ok, NULL, 0))
-			return (VB_WAIT);
-		if (!ok) {
-			vb_error_field(r, 422, "invalid", "The current password is wrong",
-			    "current_password");
-			return (VB_DONE);
-		}
+		if ((rc = auth_password_checked(r, "current_password",
+		    "The current password is wrong")) != AUTH_NEXT)
+			return (rc);
 		return (pwtask_start(r, PWTASK_HASH, NULL,
 		    vb_field(r, "new_password", 0)->data.string, 4));
 	case 4:
@@ -609,7 +630,7 @@ int
 auth_totp_disable(struct vbreq *r)
 {
 	struct db_job	*j;
-	int		 ok;
+	int		 rc;
 
 	switch (r->step) {
 	case 0:
@@ -617,21 +638,11 @@ auth_totp_disable(struct vbreq *r)
 			return (VB_DONE);
 		return (auth_load_secrets(r));
 	case 1:
-		if (vb_db_error(r))
-			return (VB_DONE);
-		if (db_rows(r->job, 0) != 1) {
-			vb_error(r, 404, "not_found", "No such user");
-			return (VB_DONE);
-		}
-		return (pwtask_start(r, PWTASK_VERIFY, db_value(r->job, 0, 0, 0),
-		    vb_field(r, "password", 0)->data.string, 3));
+		return (auth_check_password(r, "password", 3));
 	case 3:
-		if (!pwtask_result(r, &ok, NULL, 0))
-			return (VB_WAIT);
-		if (!ok) {
-			vb_error_field(r, 422, "invalid", "The password is wrong", "password");
-			return (VB_DONE);
-		}
+		if ((rc = auth_password_checked(r, "password", "The password is wrong")) !=
+		    AUTH_NEXT)
+			return (rc);
 		j = vb_job(r);
 		db_add(j, Q_TOTP_SET, 4, NULL, NULL, "false", NULL);
 		return (vb_db_submit(r, j, 2));
