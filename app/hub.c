@@ -288,6 +288,22 @@ hub_job_error(struct hub_conn *hc, struct db_job *j, const char *client_id)
 		hub_send_error(hc, client_id, "internal", "Something went wrong on our side");
 }
 
+/*
+ * Starts a job for an operation of hc; when the database cannot take it,
+ * the client hears so at once (with client_id for a send).
+ */
+static void
+hub_submit(struct hub_conn *hc, struct db_job *j, db_cb cb, struct hub_op *op)
+{
+	if (db_submit(j, cb, op))
+		return;
+	db_job_free(j);
+	(void)hub_op_live(op);
+	hub_send_error(hc, op->client_id, "unavailable",
+	    "The server is busy or its database unavailable; try again shortly");
+	kore_free(op);
+}
+
 /* Messages from clients ------------------------------------------------------ */
 
 struct hub_in {
@@ -420,13 +436,7 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 	db_add(j, Q_MESSAGE_POST, 5, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
 	    who, in->client_id, in->text);
 	db_add(j, Q_CONVERSATION_QUEUED, 1, conv);
-	if (!db_submit(j, hub_send_done, op)) {
-		db_job_free(j);
-		(void)hub_op_live(op);
-		kore_free(op);
-		hub_send_error(hc, in->client_id, "unavailable",
-		    "The server is busy or its database unavailable; send again shortly");
-	}
+	hub_submit(hc, j, hub_send_done, op);
 }
 
 /* Access is checked and the backlog read in one transaction. */
@@ -477,12 +487,7 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 	j = hub_job(hc, "");
 	db_add(j, Q_CONVERSATION_ACCESS, 3, conv, hc->kind == HUB_STAFF ? "staff" : "customer", who);
 	db_add(j, Q_MESSAGES_AFTER, 2, conv, after);
-	if (!db_submit(j, hub_subscribe_done, op)) {
-		db_job_free(j);
-		(void)hub_op_live(op);
-		kore_free(op);
-		hub_send_error(hc, NULL, "unavailable", "The database is unavailable; retry");
-	}
+	hub_submit(hc, j, hub_subscribe_done, op);
 }
 
 /* Typing is ephemeral: never stored, only to those already following. */
@@ -654,12 +659,7 @@ hub_staff_job(struct hub_conn *hc, struct hub_in *in, const char *reply,
 			db_add(j, Q_MESSAGES_AFTER, 2, conv, "0");
 		}
 	}
-	if (!db_submit(j, hub_staff_done, op)) {
-		db_job_free(j);
-		(void)hub_op_live(op);
-		kore_free(op);
-		hub_send_error(hc, NULL, "unavailable", "The database is unavailable; retry");
-	}
+	hub_submit(hc, j, hub_staff_done, op);
 }
 
 static void

@@ -205,10 +205,10 @@ ops_healthz(struct vbreq *r)
 	fatal("ops_healthz: step %d", r->step);
 }
 
-void
-ops_log(struct vbreq *r, int ms)
+/* Starts a JSON log line: {"ts":"…Z","level":"…" */
+static void
+ops_line(struct sbuf *b, const char *level)
 {
-	struct sbuf	 b;
 	struct timespec	 ts;
 	struct tm	 tm;
 	char		 when[32];
@@ -216,9 +216,18 @@ ops_log(struct vbreq *r, int ms)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	sbuf_addf(b, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\"", when, ts.tv_nsec / 1000000,
+	    level);
+}
+
+void
+ops_log(struct vbreq *r, int ms)
+{
+	struct sbuf	 b;
+
 	sbuf_init(&b);
-	sbuf_addf(&b, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"request\",\"request_id\":",
-	    when, ts.tv_nsec / 1000000, r->status >= 500 ? "error" : "info");
+	ops_line(&b, r->status >= 500 ? "error" : "info");
+	sbuf_adds(&b, ",\"msg\":\"request\",\"request_id\":");
 	sbuf_json_str(&b, r->reqid);
 	sbuf_addf(&b, ",\"method\":\"%s\",\"path\":", http_method_text(r->req->method));
 	sbuf_json_str(&b, r->req->path);
@@ -244,9 +253,6 @@ vb_log(int prio, const char *fmt, ...)
 	struct sbuf	 b;
 	va_list		 ap;
 	char		 msg[512];
-	struct timespec	 ts;
-	struct tm	 tm;
-	char		 when[32];
 	const char	*level;
 
 	va_start(ap, fmt);
@@ -255,12 +261,9 @@ vb_log(int prio, const char *fmt, ...)
 	msg[strcspn(msg, "\n")] = '\0';
 	level = prio <= LOG_ERR ? "error" : prio == LOG_WARNING || prio == LOG_NOTICE ?
 	    "warning" : "info";
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	sbuf_init(&b);
-	sbuf_addf(&b, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", when,
-	    ts.tv_nsec / 1000000, level);
+	ops_line(&b, level);
+	sbuf_adds(&b, ",\"msg\":");
 	sbuf_json_str(&b, msg);
 	sbuf_addf(&b, ",\"worker\":%d}\n", worker ? worker->id : 0);
 	(void)write(STDOUT_FILENO, b.data, b.len);

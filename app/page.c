@@ -63,11 +63,6 @@ static const struct {
 	{ ".ogg", "audio/ogg" },
 };
 
-void
-page_init(void)
-{
-}
-
 static char *
 page_read(const char *rel, size_t *len)
 {

@@ -129,12 +129,6 @@ static struct vb_route routes[] = {
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
-int
-route_count(void)
-{
-	return ((int)NROUTES);
-}
-
 const struct vb_route *
 route_at(int i)
 {
@@ -213,8 +207,7 @@ route_int(struct kore_json_item *it, int64_t *out)
 
 /* JSON array of ids or strings into a PostgreSQL array literal. */
 static int
-route_array(struct vbreq *r, const struct vb_param *p, struct kore_json_item *it,
-    struct sbuf *out)
+route_array(const struct vb_param *p, struct kore_json_item *it, struct sbuf *out)
 {
 	struct kore_json_item	*e;
 	int64_t			 id;
@@ -247,7 +240,6 @@ route_array(struct vbreq *r, const struct vb_param *p, struct kore_json_item *it
 		sbuf_pg_elem(out, e->data.string);
 	}
 	sbuf_addc(out, '}');
-	(void)r;
 	return (1);
 }
 
@@ -362,7 +354,7 @@ route_param(struct vbreq *r, const struct vb_param *p, struct sbuf *out,
 	case P_IDS:
 	case P_PERMS:
 	case P_ORIGINS:
-		if (!route_array(r, p, it, out))
+		if (!route_array(p, it, out))
 			goto bad;
 		return (1);
 	case P_SKILLS:

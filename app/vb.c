@@ -51,15 +51,6 @@ KORE_SECCOMP_FILTER("vb",
 	KORE_SYSCALL_ALLOW(gettimeofday)
 );
 
-int	vb_init(int);
-
-int
-vb_init(int state)
-{
-	(void)state;
-	return (KORE_RESULT_OK);
-}
-
 void
 kore_parent_configure(int argc, char **argv)
 {
@@ -85,7 +76,6 @@ kore_worker_configure(void)
 	db_init(db, pool ? atoi(pool) : 16);
 	rds_init(redis);
 	auth_init();
-	page_init();
 	hub_init();
 }
 

@@ -224,7 +224,6 @@ const char	*vb_root(void);
 const struct vb_route	*route_find(const char *, const char *, int64_t *,
 			    int *, int *);
 int			 route_sqlcall(struct vbreq *);
-int			 route_count(void);
 int			 route_query(struct vbreq *, const char *, char *, size_t);
 const struct vb_route	*route_at(int);
 
@@ -262,7 +261,6 @@ int	page_forbidden(struct vbreq *);
 int	page_widget_panel(struct vbreq *);
 int	page_demo(struct vbreq *);
 int	page_loader(struct vbreq *);
-void	page_init(void);
 
 /* ops.c */
 int	ops_healthz(struct vbreq *);
