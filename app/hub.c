@@ -65,7 +65,7 @@ void	hub_connect(struct connection *);
 void	hub_message(struct connection *, u_int8_t, void *, size_t);
 void	hub_disconnect(struct connection *);
 
-static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *);
+static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *, int);
 static void	hub_route(int64_t);
 
 /* Subscriptions ------------------------------------------------------------ */
@@ -153,29 +153,55 @@ hub_send_error(struct hub_conn *hc, const char *client_id, const char *code,
 	sbuf_free(&b);
 }
 
-/* To this worker's subscribers of conv; skip is left out (may be NULL). */
+/*
+ * To this worker's subscribers of conv; skip is left out (may be NULL).
+ * Staff-only frames (internal notes, whispers) never reach a customer.
+ */
 static void
-hub_deliver(int64_t conv, const char *data, size_t len, struct hub_conn *skip)
+hub_deliver(int64_t conv, const char *data, size_t len, struct hub_conn *skip,
+    int staff_only)
 {
 	struct hub_sub	*s;
 
-	for (s = *hub_bucket(conv); s != NULL; s = s->next)
-		if (s->conv == conv && s->hc != skip)
-			hub_send(s->hc, data, len);
+	for (s = *hub_bucket(conv); s != NULL; s = s->next) {
+		if (s->conv != conv || s->hc == skip)
+			continue;
+		if (staff_only && s->hc->kind != HUB_STAFF)
+			continue;
+		hub_send(s->hc, data, len);
+	}
 }
 
-/* Everywhere: here at once, elsewhere through Redis ("origin|conv|json"). */
+/*
+ * Everywhere: here at once, elsewhere through Redis as "origin|conv|json",
+ * with conv written "sN" when the frame is for staff only.
+ */
 static void
-hub_fanout(int64_t conv, const char *data, size_t len, struct hub_conn *skip)
+hub_fanout(int64_t conv, const char *data, size_t len, struct hub_conn *skip,
+    int staff_only)
 {
 	struct sbuf	b;
 
-	hub_deliver(conv, data, len, skip);
+	hub_deliver(conv, data, len, skip, staff_only);
 	sbuf_init(&b);
-	sbuf_addf(&b, "%s|%lld|", hub_origin, (long long)conv);
+	sbuf_addf(&b, "%s|%s%lld|", hub_origin, staff_only ? "s" : "", (long long)conv);
 	sbuf_add(&b, data, len);
 	(void)rds_publish(HUB_CHANNEL, b.data, b.len);
 	sbuf_free(&b);
+}
+
+/* For other modules: a stored frame to everyone following conv. */
+void
+hub_publish(int64_t conv, const char *data, size_t len, int staff_only)
+{
+	hub_fanout(conv, data, len, NULL, staff_only);
+}
+
+/* For other modules: a frame for one staff member, wherever connected. */
+void
+hub_publish_user(int64_t user, const char *data, size_t len)
+{
+	hub_fanout(-user, data, len, NULL, 1);
 }
 
 static void
@@ -184,18 +210,23 @@ hub_on_publish(const char *data, size_t len)
 	const char	*p, *q, *end = data + len;
 	int64_t		 conv;
 	size_t		 olen = strlen(hub_origin);
+	int		 staff_only = 0;
 
 	if ((p = memchr(data, '|', len)) == NULL)
 		return;
 	if ((size_t)(p - data) == olen && memcmp(data, hub_origin, olen) == 0)
 		return;
 	p++;
+	if (p < end && *p == 's') {
+		staff_only = 1;
+		p++;
+	}
 	if ((q = memchr(p, '|', (size_t)(end - p))) == NULL || q - p > 20 || q == p)
 		return;
 	conv = strtoll(p, NULL, 10);
 	q++;
 	if (conv != 0 && q < end && *q == '{')
-		hub_deliver(conv, q, (size_t)(end - q), NULL);
+		hub_deliver(conv, q, (size_t)(end - q), NULL, staff_only);
 }
 
 /* Connection lifetime ------------------------------------------------------ */
@@ -398,7 +429,7 @@ hub_send_done(struct db_job *j, void *arg)
 	}
 	/* Stored, so everyone hears of it, even if the sender has gone. */
 	if (msg != NULL) {
-		hub_fanout(op->conv, msg, strlen(msg), NULL);
+		hub_fanout(op->conv, msg, strlen(msg), NULL, 0);
 		/* A customer's first words may have queued the chat. */
 		if (op->customer && (v = db_value(j, 1, 0, 0)) != NULL && v[0] == 't')
 			hub_route(op->tenant);
@@ -504,7 +535,7 @@ hub_in_typing(struct hub_conn *hc, struct hub_in *in)
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"typing\",\"conversation_id\":%lld,"
 	    "\"sender\":{\"kind\":\"%s\",\"id\":%lld}}", (long long)in->conv,
 	    hc->kind == HUB_STAFF ? "staff" : "customer", (long long)hc->who);
-	hub_fanout(in->conv, buf, (size_t)n, hc);
+	hub_fanout(in->conv, buf, (size_t)n, hc, 0);
 }
 
 static void
@@ -529,7 +560,7 @@ hub_positions(struct db_job *j, int stmt)
 		    db_value(j, stmt, i, 1),
 		    db_value(j, stmt, i, 2) ? db_value(j, stmt, i, 2) : "null");
 		if (n > 0 && (size_t)n < sizeof(buf))
-			hub_fanout(strtoll(db_value(j, stmt, i, 0), NULL, 10), buf, (size_t)n, NULL);
+			hub_fanout(strtoll(db_value(j, stmt, i, 0), NULL, 10), buf, (size_t)n, NULL, 0);
 	}
 }
 
@@ -552,12 +583,18 @@ hub_route_done(struct db_job *j, void *arg)
 		n = snprintf(buf, sizeof(buf), "{\"type\":\"offer\",\"conversation_id\":%s,"
 		    "\"expires_at\":\"%s\"}", db_value(j, 0, i, 0), db_value(j, 0, i, 2));
 		if (n > 0 && (size_t)n < sizeof(buf))
-			hub_fanout(-strtoll(db_value(j, 0, i, 1), NULL, 10), buf, (size_t)n, NULL);
+			hub_fanout(-strtoll(db_value(j, 0, i, 1), NULL, 10), buf, (size_t)n, NULL, 1);
 	}
 	db_job_free(j);
 }
 
 /* One routing pass for an organisation; run on every routing event. */
+void
+hub_route_tenant(int64_t tenant)
+{
+	hub_route(tenant);
+}
+
 static void
 hub_route(int64_t tenant)
 {
@@ -626,7 +663,7 @@ hub_staff_done(struct db_job *j, void *arg)
 	}
 	/* The join notice reaches the customer wherever they are connected. */
 	if (sys != NULL)
-		hub_fanout(op->conv, sys, strlen(sys), NULL);
+		hub_fanout(op->conv, sys, strlen(sys), NULL, 0);
 	if (!j->failed)
 		hub_route(op->tenant);
 	kore_free(op);

@@ -244,6 +244,9 @@ int	hub_ws(struct vbreq *);
 int	hub_widget_session(struct vbreq *);
 int	hub_widget_preflight(struct vbreq *);
 void	hub_init(void);
+void	hub_publish(int64_t, const char *, size_t, int);
+void	hub_publish_user(int64_t, const char *, size_t);
+void	hub_route_tenant(int64_t);
 
 /* pwtask.c */
 #define PWTASK_VERIFY	1
