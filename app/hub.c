@@ -26,6 +26,13 @@
 #define HUB_RATE	5	/* messages per second, sustained */
 #define HUB_BURST	20
 #define WIDGET_TTL	"12 hours"
+#define HUB_SEEN_MS	30000		/* presence touch at most this often */
+
+/*
+ * Subscription keys: a conversation is its id; a staff member's own channel
+ * is -user_id; an organisation's live board (supervisors) lies far below.
+ */
+#define HUB_BOARD(t)	(-(INT64_C(1) << 52) - (t))
 
 enum hub_kind { HUB_STAFF = 1, HUB_CUSTOMER };
 
@@ -39,6 +46,7 @@ struct hub_conn {
 	int			 nsubs;
 	double			 tokens;	/* send rate limit */
 	u_int64_t		 tokens_at;
+	u_int64_t		 seen_at;	/* staff presence last told */
 	int			 pending;
 	int			 closed;
 };
@@ -67,6 +75,7 @@ void	hub_disconnect(struct connection *);
 
 static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *, int);
 static void	hub_route(int64_t);
+static void	hub_presence(struct hub_conn *);
 
 /* Subscriptions ------------------------------------------------------------ */
 
@@ -106,21 +115,41 @@ hub_sub_add(struct hub_conn *hc, int64_t conv)
 }
 
 static void
-hub_sub_remove_all(struct hub_conn *hc)
+hub_sub_unlink(struct hub_conn *hc, int64_t conv)
 {
 	struct hub_sub	**pp, *s;
-	int		  i;
 
-	for (i = 0; i < hc->nsubs; i++) {
-		for (pp = hub_bucket(hc->subs[i]); (s = *pp) != NULL; ) {
-			if (s->hc == hc) {
-				*pp = s->next;
-				kore_free(s);
-			} else {
-				pp = &s->next;
-			}
+	for (pp = hub_bucket(conv); (s = *pp) != NULL; ) {
+		if (s->hc == hc && s->conv == conv) {
+			*pp = s->next;
+			kore_free(s);
+		} else {
+			pp = &s->next;
 		}
 	}
+}
+
+static void
+hub_sub_remove(struct hub_conn *hc, int64_t conv)
+{
+	int	i;
+
+	for (i = 0; i < hc->nsubs; i++) {
+		if (hc->subs[i] == conv) {
+			hub_sub_unlink(hc, conv);
+			hc->subs[i] = hc->subs[--hc->nsubs];
+			return;
+		}
+	}
+}
+
+static void
+hub_sub_remove_all(struct hub_conn *hc)
+{
+	int	i;
+
+	for (i = 0; i < hc->nsubs; i++)
+		hub_sub_unlink(hc, hc->subs[i]);
 	hc->nsubs = 0;
 }
 
@@ -204,6 +233,13 @@ hub_publish_user(int64_t user, const char *data, size_t len)
 	hub_fanout(-user, data, len, NULL, 1);
 }
 
+/* Supervisors watching the organisation's live board refetch it. */
+static void
+hub_board(int64_t tenant)
+{
+	hub_fanout(HUB_BOARD(tenant), "{\"type\":\"board\"}", 16, NULL, 1);
+}
+
 static void
 hub_on_publish(const char *data, size_t len)
 {
@@ -250,6 +286,7 @@ hub_connect(struct connection *c)
 	/* Staff follow their own channel (negative key) for offers. */
 	if (hc->kind == HUB_STAFF)
 		(void)hub_sub_add(hc, -hc->who);
+	hub_presence(hc);
 	hub_send(hc, "{\"type\":\"hello\"}", 16);
 }
 
@@ -315,8 +352,11 @@ hub_job_error(struct hub_conn *hc, struct db_job *j, const char *client_id)
 		hub_send_error(hc, client_id, j->errhint ? j->errhint : "invalid", j->errmsg);
 	else if (strncmp(j->sqlstate, "08", 2) == 0)
 		hub_send_error(hc, client_id, "unavailable", "The database is unavailable; retry");
-	else
+	else {
+		vb_log(LOG_NOTICE, "hub: database error %s: %s", j->sqlstate,
+		    j->errmsg ? j->errmsg : "");
 		hub_send_error(hc, client_id, "internal", "Something went wrong on our side");
+	}
 }
 
 /*
@@ -339,10 +379,14 @@ hub_submit(struct hub_conn *hc, struct db_job *j, db_cb cb, struct hub_op *op)
 
 struct hub_in {
 	struct kore_json_item	*root;
+	const char		*type;
+	const char		*raw;		/* the frame as received */
+	size_t			 rawlen;
 	int64_t			 conv;
 	const char		*client_id;
 	const char		*text;
 	int64_t			 after;
+	int64_t			 after_note;
 };
 
 static struct kore_json_item *
@@ -490,6 +534,11 @@ hub_subscribe_done(struct db_job *j, void *arg)
 			for (i = 0; i < n; i++)
 				if ((v = db_value(j, 1, i, 0)) != NULL)
 					hub_send(hc, v, strlen(v));
+			/* Staff also get the internal notes and whispers. */
+			n = hc->kind == HUB_STAFF ? db_rows(j, 2) : 0;
+			for (i = 0; i < n; i++)
+				if ((v = db_value(j, 2, i, 0)) != NULL)
+					hub_send(hc, v, strlen(v));
 			(void)snprintf(done, sizeof(done), "{\"type\":\"subscribed\","
 			    "\"conversation_id\":%lld,\"last_seq\":%s}", (long long)op->conv,
 			    db_value(j, 0, 0, 0) ? db_value(j, 0, 0, 0) : "0");
@@ -505,9 +554,9 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 {
 	struct db_job	*j;
 	struct hub_op	*op;
-	char		 conv[24], who[24], after[24];
+	char		 conv[24], who[24], after[24], after_note[24];
 
-	if (in->conv <= 0 || in->after < 0) {
+	if (in->conv <= 0 || in->after < 0 || in->after_note < 0) {
 		hub_send_error(hc, NULL, "invalid", "subscribe needs conversation_id and after_seq >= 0");
 		return;
 	}
@@ -518,6 +567,10 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 	j = hub_job(hc, "");
 	db_add(j, Q_CONVERSATION_ACCESS, 3, conv, hc->kind == HUB_STAFF ? "staff" : "customer", who);
 	db_add(j, Q_MESSAGES_AFTER, 2, conv, after);
+	if (hc->kind == HUB_STAFF) {
+		(void)snprintf(after_note, sizeof(after_note), "%lld", (long long)in->after_note);
+		db_add(j, Q_NOTES_AFTER, 2, conv, after_note);
+	}
 	hub_submit(hc, j, hub_subscribe_done, op);
 }
 
@@ -539,10 +592,50 @@ hub_in_typing(struct hub_conn *hc, struct hub_in *in)
 }
 
 static void
+hub_presence_done(struct db_job *j, void *arg)
+{
+	(void)arg;
+	db_job_free(j);
+}
+
+/* Staff presence: a console that is connected touches seen_at now and then. */
+static void
+hub_presence(struct hub_conn *hc)
+{
+	struct db_job	*j;
+	u_int64_t	 now = kore_time_ms();
+
+	if (hc->kind != HUB_STAFF || (hc->seen_at != 0 && now - hc->seen_at < HUB_SEEN_MS))
+		return;
+	hc->seen_at = now;
+	j = hub_job(hc, "");
+	db_add(j, Q_STAFF_OP, 2, "presence", "{}");
+	if (!db_submit(j, hub_presence_done, NULL))
+		db_job_free(j);
+}
+
+static void
 hub_in_ping(struct hub_conn *hc, struct hub_in *in)
 {
 	(void)in;
+	hub_presence(hc);
 	hub_send(hc, "{\"type\":\"pong\"}", 15);
+}
+
+static void
+hub_in_unsubscribe(struct hub_conn *hc, struct hub_in *in)
+{
+	char	buf[96];
+	int	n;
+
+	if (in->conv <= 0) {
+		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
+		return;
+	}
+	hub_sub_remove(hc, in->conv);
+	n = snprintf(buf, sizeof(buf), "{\"type\":\"unsubscribed\",\"conversation_id\":%lld}",
+	    (long long)in->conv);
+	hub_send(hc, buf, (size_t)n);
 }
 
 /* Routing ------------------------------------------------------------------ */
@@ -575,10 +668,11 @@ hub_route_done(struct db_job *j, void *arg)
 	char	buf[256];
 	int	i, n;
 
-	(void)arg;
 	hub_positions(j, 1);
 	if (j->failed)
 		vb_log(LOG_NOTICE, "acd route: %s", j->errmsg);
+	else if (db_rows(j, 0) > 0 || db_rows(j, 1) > 0)
+		hub_board((int64_t)(intptr_t)arg);
 	for (i = 0; !j->failed && i < db_rows(j, 0); i++) {
 		n = snprintf(buf, sizeof(buf), "{\"type\":\"offer\",\"conversation_id\":%s,"
 		    "\"expires_at\":\"%s\"}", db_value(j, 0, i, 0), db_value(j, 0, i, 2));
@@ -604,7 +698,7 @@ hub_route(int64_t tenant)
 	db_job_tenant(j, tenant, 0, "acd", "");
 	db_add(j, Q_ACD_ROUTE, 0);
 	db_add(j, Q_ACD_POSITIONS, 0);
-	if (!db_submit(j, hub_route_done, j))
+	if (!db_submit(j, hub_route_done, (void *)(intptr_t)tenant))
 		db_job_free(j);
 }
 
@@ -664,8 +758,10 @@ hub_staff_done(struct db_job *j, void *arg)
 	/* The join notice reaches the customer wherever they are connected. */
 	if (sys != NULL)
 		hub_fanout(op->conv, sys, strlen(sys), NULL, 0);
-	if (!j->failed)
+	if (!j->failed) {
 		hub_route(op->tenant);
+		hub_board(op->tenant);
+	}
 	kore_free(op);
 	db_job_free(j);
 }
@@ -731,10 +827,150 @@ static void hub_in_accept(struct hub_conn *hc, struct hub_in *in) { hub_in_answe
 static void hub_in_decline(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "declined", Q_ACD_DECLINE); }
 static void hub_in_finish(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "finished", Q_ACD_FINISH); }
 
+/*
+ * Console operations (notes, whispers, barge, transfer, invite, join, take,
+ * wrap-up, staff messages, the live board): the frame goes as it came to
+ * vb_staff_op, which checks it and answers rows of effects (see
+ * sql/migrations/0015_console.sql) that are carried out here, in order.
+ */
+enum hub_fx { FX_REPLY, FX_CONV, FX_STAFF, FX_USER, FX_SUB, FX_UNSUB, FX_WATCH,
+    FX_ROUTE, FX_BOARD };
+
+static const struct {
+	const char	*name;
+	enum hub_fx	 fx;
+} hub_fx_names[] = {
+	{ "reply", FX_REPLY }, { "conv", FX_CONV }, { "staff", FX_STAFF },
+	{ "user", FX_USER }, { "sub", FX_SUB }, { "unsub", FX_UNSUB },
+	{ "watch", FX_WATCH }, { "route", FX_ROUTE }, { "board", FX_BOARD },
+};
+
+static int
+hub_fx_lookup(const char *name, enum hub_fx *fx)
+{
+	size_t	i;
+
+	for (i = 0; name != NULL && i < sizeof(hub_fx_names) / sizeof(hub_fx_names[0]); i++) {
+		if (strcmp(hub_fx_names[i].name, name) == 0) {
+			*fx = hub_fx_names[i].fx;
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/* One effect; hc is NULL when the asking connection has gone. */
+static void
+hub_fx_run(struct hub_conn *hc, int64_t tenant, enum hub_fx fx, int64_t id,
+    const char *frame)
+{
+	size_t	len = frame != NULL ? strlen(frame) : 0;
+
+	switch (fx) {
+	case FX_REPLY:
+		if (hc != NULL && frame != NULL)
+			hub_send(hc, frame, len);
+		break;
+	case FX_CONV:
+	case FX_STAFF:
+		if (frame != NULL && id > 0)
+			hub_fanout(id, frame, len, NULL, fx == FX_STAFF);
+		break;
+	case FX_USER:
+		if (frame != NULL && id > 0)
+			hub_fanout(-id, frame, len, NULL, 1);
+		break;
+	case FX_SUB:
+		if (hc != NULL && id > 0 && !hub_sub_add(hc, id))
+			hub_send_error(hc, NULL, "too_many", "Too many conversations on one connection");
+		break;
+	case FX_UNSUB:
+		if (hc != NULL && id > 0)
+			hub_sub_remove(hc, id);
+		break;
+	case FX_WATCH:
+		if (hc != NULL && !hub_sub_add(hc, HUB_BOARD(tenant)))
+			hub_send_error(hc, NULL, "too_many", "Too many subscriptions on one connection");
+		break;
+	case FX_ROUTE:
+		hub_route(tenant);
+		break;
+	case FX_BOARD:
+		hub_board(tenant);
+		break;
+	}
+}
+
+static void
+hub_op_done(struct db_job *j, void *arg)
+{
+	struct hub_op	*op = arg;
+	struct hub_conn	*hc = op->hc;
+	enum hub_fx	 fx;
+	const char	*id;
+	int		 i, live;
+
+	live = hub_op_live(op);
+	if (j->failed) {
+		if (live)
+			hub_job_error(hc, j, op->client_id);
+	} else {
+		for (i = 0; i < db_rows(j, 0); i++) {
+			if (!hub_fx_lookup(db_value(j, 0, i, 0), &fx))
+				continue;
+			id = db_value(j, 0, i, 1);
+			hub_fx_run(live ? hc : NULL, op->tenant, fx,
+			    id != NULL ? strtoll(id, NULL, 10) : 0, db_value(j, 0, i, 2));
+		}
+	}
+	kore_free(op);
+	db_job_free(j);
+}
+
+static void
+hub_in_op(struct hub_conn *hc, struct hub_in *in)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		*frame;
+
+	if (hc->kind != HUB_STAFF) {
+		hub_send_error(hc, NULL, "forbidden", "Only staff can do this");
+		return;
+	}
+	if (in->client_id != NULL && !hub_rate_ok(hc)) {
+		hub_send_error(hc, in->client_id, "rate_limited",
+		    "You are sending messages too fast; wait a moment");
+		return;
+	}
+	/* The frame was valid JSON to Kore; PostgreSQL checks it again. */
+	frame = kore_malloc(in->rawlen + 1);
+	memcpy(frame, in->raw, in->rawlen);
+	frame[in->rawlen] = '\0';
+	op = hub_op_new(hc, in->conv, in->client_id != NULL &&
+	    util_token_valid(in->client_id, 64) ? in->client_id : NULL);
+	j = hub_job(hc, op->client_id);
+	db_add(j, Q_STAFF_OP, 2, in->type, frame);
+	kore_free(frame);
+	hub_submit(hc, j, hub_op_done, op);
+}
+
 static const struct {
 	const char	*type;
 	void		(*fn)(struct hub_conn *, struct hub_in *);
 } hub_types[] = {
+	{ "note", hub_in_op },
+	{ "whisper", hub_in_op },
+	{ "barge", hub_in_op },
+	{ "leave", hub_in_op },
+	{ "transfer", hub_in_op },
+	{ "invite", hub_in_op },
+	{ "join", hub_in_op },
+	{ "take", hub_in_op },
+	{ "wrapup", hub_in_op },
+	{ "dm", hub_in_op },
+	{ "watch", hub_in_op },
+	{ "unsubscribe", hub_in_unsubscribe },
 	{ "state", hub_in_state },
 	{ "accept", hub_in_accept },
 	{ "decline", hub_in_decline },
@@ -774,8 +1010,12 @@ hub_message(struct connection *c, u_int8_t op, void *data, size_t len)
 	}
 	memset(&in, 0, sizeof(in));
 	in.root = json.root;
+	in.type = type;
+	in.raw = data;
+	in.rawlen = len;
 	(void)hub_int(json.root, "conversation_id", &in.conv);
 	(void)hub_int(json.root, "after_seq", &in.after);
+	(void)hub_int(json.root, "after_note", &in.after_note);
 	in.client_id = hub_str(json.root, "client_id");
 	in.text = hub_str(json.root, "text");
 	for (i = 0; i < sizeof(hub_types) / sizeof(hub_types[0]); i++) {

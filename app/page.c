@@ -31,6 +31,8 @@ static const struct page_def pages[] = {
 	{ "/admin/sites", "sites", "page.html", "Widget sites" },
 	{ "/admin/audit", "audit", "page.html", "Audit log" },
 	{ "/platform/orgs", "orgs", "page.html", "Organisations" },
+	{ "/console", "console", "page.html", "Console" },
+	{ "/supervisor", "supervisor", "page.html", "Supervisor" },
 };
 
 /* Where "/" sends a signed-in user: the first page they may see. */
@@ -44,6 +46,8 @@ static const struct {
 	{ "sites.read", "/admin/sites" },
 	{ "audit.read", "/admin/audit" },
 	{ "platform.orgs", "/platform/orgs" },
+	{ "console.supervisor", "/supervisor" },
+	{ "console.agent", "/console" },
 };
 
 static const struct {

@@ -33,6 +33,8 @@ static struct vb_route routes[] = {
 	{ "GET", "/admin/sites", RT_PAGE, "sites.read", page_serve },
 	{ "GET", "/admin/audit", RT_PAGE, "audit.read", page_serve },
 	{ "GET", "/platform/orgs", RT_PAGE, "platform.orgs", page_serve },
+	{ "GET", "/console", RT_PAGE, "console.agent", page_serve },
+	{ "GET", "/supervisor", RT_PAGE, "console.supervisor", page_serve },
 	{ "GET", "/static/*", RT_PUBLIC, NULL, page_static },
 	{ "GET", "/healthz", RT_PUBLIC, NULL, ops_healthz },
 	{ "GET", "/ws", RT_PUBLIC, NULL, hub_ws },
@@ -125,6 +127,20 @@ static struct vb_route routes[] = {
 	    { B("name", P_STR, 1, 200), B("slug", P_SLUG, 2, 63),
 	      B("admin_email", P_EMAIL, 3, 254), B("admin_name", P_STR, 1, 200),
 	      GEN(P_TEMPPW) } },
+
+	/* Agent console and supervisor (C1–C5, S1) */
+	{ "GET", "/api/console/waiting", 0, "console.agent", SQL, Q_CONSOLE_WAITING, 200, NULL, { } },
+	{ "GET", "/api/console/mine", 0, "console.agent", SQL, Q_CONSOLE_MINE, 200, NULL, { } },
+	{ "GET", "/api/console/conversations/:id", 0, "console.agent", SQL,
+	    Q_CONSOLE_CONVERSATION, 200, NULL, { PATH_ID } },
+	{ "GET", "/api/console/conversations/:id/transcript", 0, "console.agent", SQL,
+	    Q_CONSOLE_TRANSCRIPT, 200, NULL, { PATH_ID } },
+	{ "GET", "/api/console/directory", 0, "console.agent", SQL, Q_CONSOLE_DIRECTORY, 200,
+	    NULL, { Q("q", P_OSTR, 0, 100) } },
+	{ "GET", "/api/console/dm/:id", 0, "console.agent", SQL, Q_CONSOLE_DM, 200, NULL,
+	    { PATH_ID } },
+	{ "GET", "/api/supervisor/board", 0, "console.supervisor", SQL, Q_SUPERVISOR_BOARD, 200,
+	    NULL, { } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
