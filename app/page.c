@@ -31,6 +31,8 @@ static const struct page_def pages[] = {
 	{ "/admin/sites", "sites", "page.html", "Widget sites" },
 	{ "/admin/audit", "audit", "page.html", "Audit log" },
 	{ "/platform/orgs", "orgs", "page.html", "Organisations" },
+	{ "/admin/queues", "queues", "page.html", "Queues" },
+	{ "/admin/contact-settings", "contact-settings", "page.html", "Contact settings" },
 };
 
 /* Where "/" sends a signed-in user: the first page they may see. */
