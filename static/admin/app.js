@@ -18,6 +18,8 @@ const NAV = [
 		{ page: 'roles', href: '/admin/roles', perm: 'roles.read', icon: 'roles' },
 		{ page: 'skills', href: '/admin/skills', perm: 'users.read', icon: 'skills' },
 		{ page: 'sites', href: '/admin/sites', perm: 'sites.read', icon: 'sites' },
+		{ page: 'queues', href: '/admin/queues', perm: 'queues.read', icon: 'inbox' },
+		{ page: 'contact-settings', href: '/admin/contact-settings', perm: 'queues.read', icon: 'filter' },
 		{ page: 'audit', href: '/admin/audit', perm: 'audit.read', icon: 'audit' },
 	] },
 	{ section: 'nav.section.platform', items: [
