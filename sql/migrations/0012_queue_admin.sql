@@ -554,6 +554,9 @@ END $$;
 CREATE FUNCTION vb_codelist_json(p_table text, p_id bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE j jsonb;
 BEGIN
+	IF p_table NOT IN ('wrapup_codes', 'notready_reasons') THEN
+		RAISE EXCEPTION 'vb_codelist_json: bad table';
+	END IF;
 	EXECUTE format('SELECT jsonb_build_object(''id'', id, ''name'', name, ''active'', active, '
 	    '''sort'', sort) FROM %I WHERE id = $1', p_table) INTO j USING p_id;
 	RETURN j;
