@@ -92,6 +92,7 @@ db_job_free(struct db_job *j)
 	sbuf_free(&j->arena);
 	kore_free(j->errmsg);
 	kore_free(j->errhint);
+	kore_free(j->errfield);
 	kore_free(j);
 }
 
@@ -362,6 +363,11 @@ db_read(struct db_conn *c)
 			db_job_error(j, PQresultErrorField(res, PG_DIAG_SQLSTATE),
 			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 			    PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+			/* vb_fail_field names the form field in COLUMN. */
+			if (j->errfield == NULL &&
+			    PQresultErrorField(res, PG_DIAG_COLUMN_NAME) != NULL)
+				j->errfield = kore_strdup(PQresultErrorField(res,
+				    PG_DIAG_COLUMN_NAME));
 			PQclear(res);
 			break;
 		case PGRES_TUPLES_OK:

@@ -387,6 +387,7 @@ struct hub_in {
 	const char		*text;
 	int64_t			 after;
 	int64_t			 after_note;
+	int64_t			 subject;	/* 0: none, -1: not a valid id */
 };
 
 static struct kore_json_item *
@@ -487,7 +488,7 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 {
 	struct db_job	*j;
 	struct hub_op	*op;
-	char		 conv[24], who[24];
+	char		 conv[24], who[24], subject[24];
 
 	if (in->conv <= 0 || in->client_id == NULL || !util_token_valid(in->client_id, 64)) {
 		hub_send_error(hc, in->client_id, "invalid",
@@ -499,6 +500,11 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 		hub_send_error(hc, in->client_id, "invalid", "text must be 1 to 4000 characters");
 		return;
 	}
+	if (in->subject < 0 || (in->subject > 0 && hc->kind != HUB_CUSTOMER)) {
+		hub_send_error(hc, in->client_id, "invalid_subject",
+		    "subject_id must be the id of one of the site's subjects");
+		return;
+	}
 	if (!hub_rate_ok(hc)) {
 		hub_send_error(hc, in->client_id, "rate_limited",
 		    "You are sending messages too fast; wait a moment");
@@ -506,10 +512,11 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 	}
 	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	(void)snprintf(subject, sizeof(subject), "%lld", (long long)in->subject);
 	op = hub_op_new(hc, in->conv, in->client_id);
 	j = hub_job(hc, in->client_id);
-	db_add(j, Q_MESSAGE_POST, 5, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
-	    who, in->client_id, in->text);
+	db_add(j, Q_MESSAGE_POST, 6, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
+	    who, in->client_id, in->text, in->subject > 0 ? subject : NULL);
 	db_add(j, Q_CONVERSATION_QUEUED, 1, conv);
 	hub_submit(hc, j, hub_send_done, op);
 }
@@ -991,6 +998,7 @@ hub_message(struct connection *c, u_int8_t op, void *data, size_t len)
 	struct hub_conn	*hc = c->hdlr_extra;
 	struct kore_json json;
 	struct hub_in	 in;
+	struct kore_json_item *it;
 	const char	*type;
 	size_t		 i;
 
@@ -1018,6 +1026,11 @@ hub_message(struct connection *c, u_int8_t op, void *data, size_t len)
 	(void)hub_int(json.root, "after_note", &in.after_note);
 	in.client_id = hub_str(json.root, "client_id");
 	in.text = hub_str(json.root, "text");
+	/* An optional subject chosen in the widget (W4). */
+	if ((it = hub_member(json.root, "subject_id")) != NULL &&
+	    !(it->type == KORE_JSON_TYPE_LITERAL && it->data.literal == KORE_JSON_NULL) &&
+	    (!hub_int(json.root, "subject_id", &in.subject) || in.subject <= 0))
+		in.subject = -1;
 	for (i = 0; i < sizeof(hub_types) / sizeof(hub_types[0]); i++) {
 		if (strcmp(hub_types[i].type, type) == 0) {
 			hub_types[i].fn(hc, &in);
@@ -1074,7 +1087,7 @@ int
 hub_widget_session(struct vbreq *r)
 {
 	struct kore_json_item	*corr;
-	const char		*origin, *key, *res;
+	const char		*origin, *key, *res, *rt;
 	char			 hash[65];
 	struct db_job		*j;
 	struct sbuf		 b;
@@ -1120,6 +1133,8 @@ hub_widget_session(struct vbreq *r)
 		j = vb_job(r);
 		db_add(j, Q_WIDGET_SESSION, 4, vb_field(r, "site_key", 0)->data.string, origin,
 		    hash, corr ? corr->data.string : NULL);
+		/* The site's subjects and whether they are open (W4). */
+		db_add(j, Q_WIDGET_ROUTING, 1, vb_field(r, "site_key", 0)->data.string);
 		return (vb_db_submit(r, j, 2));
 	case 2:
 		if (vb_db_error(r))
@@ -1132,6 +1147,11 @@ hub_widget_session(struct vbreq *r)
 		sbuf_adds(&b, "{\"token\":");
 		sbuf_json_str(&b, r->login.token);
 		sbuf_addc(&b, ',');
+		if ((rt = db_value(r->job, 1, 0, 0)) != NULL && rt[0] == '{' &&
+		    strlen(rt) > 2) {
+			sbuf_add(&b, rt + 1, strlen(rt) - 2);
+			sbuf_addc(&b, ',');
+		}
 		sbuf_adds(&b, res + 1);
 		vb_json(r, 201, b.data, b.len);
 		sbuf_free(&b);

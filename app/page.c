@@ -33,6 +33,8 @@ static const struct page_def pages[] = {
 	{ "/platform/orgs", "orgs", "page.html", "Organisations" },
 	{ "/console", "console", "page.html", "Console" },
 	{ "/supervisor", "supervisor", "page.html", "Supervisor" },
+	{ "/admin/queues", "queues", "page.html", "Queues" },
+	{ "/admin/contact-settings", "contact-settings", "page.html", "Contact settings" },
 };
 
 /* Where "/" sends a signed-in user: the first page they may see. */

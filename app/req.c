@@ -359,7 +359,8 @@ vb_db_error(struct vbreq *r)
 		status = atoi(j->sqlstate + 1) / 10;
 		if (status < 400 || status > 599)
 			status = 400;
-		vb_error(r, status, j->errhint ? j->errhint : "invalid", j->errmsg);
+		vb_error_field(r, status, j->errhint ? j->errhint : "invalid", j->errmsg,
+		    j->errfield);
 	} else if (strncmp(j->sqlstate, "08", 2) == 0 || strcmp(j->sqlstate, "57P01") == 0) {
 		vb_error(r, 503, "unavailable", "The database is unavailable; try again shortly");
 	} else if (strncmp(j->sqlstate, "23", 2) == 0 || strncmp(j->sqlstate, "22", 2) == 0) {

@@ -141,6 +141,73 @@ static struct vb_route routes[] = {
 	    { PATH_ID } },
 	{ "GET", "/api/supervisor/board", 0, "console.supervisor", SQL, Q_SUPERVISOR_BOARD, 200,
 	    NULL, { } },
+	/*
+	 * Queue administration (A1-A6), business hours, subjects (W4) and the
+	 * lists the agent console reads (wrap-up codes, not-ready reasons,
+	 * canned replies). Queue and site forms are validated field by field in
+	 * SQL (0012_queue_admin.sql). The console reads the lists under
+	 * /api/console/... with console.agent; admins under /api/... with
+	 * queues.read.
+	 */
+	{ "GET", "/admin/queues", RT_PAGE, "queues.read", page_serve },
+	{ "GET", "/admin/contact-settings", RT_PAGE, "queues.read", page_serve },
+	{ "GET", "/api/queues", 0, "queues.read", SQL, Q_QUEUES_LIST, 200, NULL, { } },
+	{ "GET", "/api/queues/:id", 0, "queues.read", SQL, Q_QUEUE_GET, 200, "queue",
+	    { PATH_ID } },
+	{ "POST", "/api/queues", 0, "queues.write", SQL, Q_QUEUE_CREATE, 201, "queue",
+	    { B("body", P_BODY, 0, 65536) } },
+	{ "PUT", "/api/queues/:id", 0, "queues.write", SQL, Q_QUEUE_UPDATE, 200, "queue",
+	    { PATH_ID, B("body", P_BODY, 0, 65536) } },
+	{ "DELETE", "/api/queues/:id", 0, "queues.write", SQL, Q_QUEUE_DELETE, 204, NULL,
+	    { PATH_ID } },
+	{ "GET", "/api/sites/:id/routing", 0, "sites.read", SQL, Q_SITE_ROUTING, 200, NULL,
+	    { PATH_ID } },
+	{ "PUT", "/api/sites/:id/default-queue", 0, "sites.write", SQL, Q_SITE_DEFAULT_QUEUE,
+	    200, NULL, { PATH_ID, B("queue_id", P_OID, 0, 0) } },
+	{ "POST", "/api/sites/:id/subjects", 0, "sites.write", SQL, Q_SUBJECT_CREATE, 201,
+	    "subject", { PATH_ID, B("name", P_STR, 1, 100), B("queue_id", P_ID, 0, 0),
+	      B("active", P_BOOL, 0, 0) } },
+	{ "PUT", "/api/sites/:id/subjects/order", 0, "sites.write", SQL, Q_SUBJECTS_ORDER, 200,
+	    NULL, { PATH_ID, B("ids", P_IDS, 0, 100) } },
+	{ "PUT", "/api/subjects/:id", 0, "sites.write", SQL, Q_SUBJECT_UPDATE, 200, "subject",
+	    { PATH_ID, B("name", P_STR, 1, 100), B("queue_id", P_ID, 0, 0),
+	      B("active", P_BOOL, 0, 0) } },
+	{ "DELETE", "/api/subjects/:id", 0, "sites.write", SQL, Q_SUBJECT_DELETE, 204, NULL,
+	    { PATH_ID } },
+	{ "GET", "/api/wrapup-codes", 0, "queues.read", SQL, Q_WRAPUP_CODES_LIST, 200, NULL, { } },
+	{ "GET", "/api/console/wrapup-codes", 0, "console.agent", SQL, Q_WRAPUP_CODES_LIST, 200,
+	    NULL, { } },
+	{ "POST", "/api/wrapup-codes", 0, "queues.write", SQL, Q_WRAPUP_CODE_CREATE, 201, "item",
+	    { B("name", P_STR, 1, 100), B("active", P_BOOL, 0, 0),
+	      B("sort", P_OINT, -100000, 100000) } },
+	{ "PUT", "/api/wrapup-codes/:id", 0, "queues.write", SQL, Q_WRAPUP_CODE_UPDATE, 200,
+	    "item", { PATH_ID, B("name", P_STR, 1, 100), B("active", P_BOOL, 0, 0),
+	      B("sort", P_OINT, -100000, 100000) } },
+	{ "DELETE", "/api/wrapup-codes/:id", 0, "queues.write", SQL, Q_WRAPUP_CODE_DELETE, 204,
+	    NULL, { PATH_ID } },
+	{ "GET", "/api/notready-reasons", 0, "queues.read", SQL, Q_NOTREADY_REASONS_LIST, 200,
+	    NULL, { } },
+	{ "GET", "/api/console/notready-reasons", 0, "console.agent", SQL,
+	    Q_NOTREADY_REASONS_LIST, 200, NULL, { } },
+	{ "POST", "/api/notready-reasons", 0, "queues.write", SQL, Q_NOTREADY_REASON_CREATE,
+	    201, "item", { B("name", P_STR, 1, 100), B("active", P_BOOL, 0, 0),
+	      B("sort", P_OINT, -100000, 100000) } },
+	{ "PUT", "/api/notready-reasons/:id", 0, "queues.write", SQL, Q_NOTREADY_REASON_UPDATE,
+	    200, "item", { PATH_ID, B("name", P_STR, 1, 100), B("active", P_BOOL, 0, 0),
+	      B("sort", P_OINT, -100000, 100000) } },
+	{ "DELETE", "/api/notready-reasons/:id", 0, "queues.write", SQL,
+	    Q_NOTREADY_REASON_DELETE, 204, NULL, { PATH_ID } },
+	{ "GET", "/api/canned-replies", 0, "queues.read", SQL, Q_CANNED_LIST, 200, NULL, { } },
+	{ "GET", "/api/console/canned-replies", 0, "console.agent", SQL, Q_CANNED_LIST, 200,
+	    NULL, { } },
+	{ "POST", "/api/canned-replies", 0, "queues.write", SQL, Q_CANNED_CREATE, 201, "item",
+	    { B("title", P_STR, 1, 200), B("shortcut", P_OSTR, 0, 50),
+	      B("body", P_STR, 1, 4000), B("active", P_BOOL, 0, 0) } },
+	{ "PUT", "/api/canned-replies/:id", 0, "queues.write", SQL, Q_CANNED_UPDATE, 200, "item",
+	    { PATH_ID, B("title", P_STR, 1, 200), B("shortcut", P_OSTR, 0, 50),
+	      B("body", P_STR, 1, 4000), B("active", P_BOOL, 0, 0) } },
+	{ "DELETE", "/api/canned-replies/:id", 0, "queues.write", SQL, Q_CANNED_DELETE, 204,
+	    NULL, { PATH_ID } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
@@ -385,6 +452,33 @@ route_param(struct vbreq *r, const struct vb_param *p, struct sbuf *out,
 		if (!util_time_valid(s))
 			goto bad;
 		sbuf_adds(out, s);
+		return (1);
+	case P_BODY:
+		/* An object already parsed by vb_body_json; checked field by field in SQL. */
+		if (r->body.len > (size_t)p->max) {
+			vb_error(r, 413, "too_large", "The request body is too large");
+			return (0);
+		}
+		sbuf_add(out, r->body.data, r->body.len);
+		return (1);
+	case P_BOOL:
+		if (it == NULL) {
+			*isnull = 1;
+			return (1);
+		}
+		if (it->type != KORE_JSON_TYPE_LITERAL || (it->data.literal != KORE_JSON_TRUE &&
+		    it->data.literal != KORE_JSON_FALSE))
+			goto bad;
+		sbuf_adds(out, it->data.literal == KORE_JSON_TRUE ? "t" : "f");
+		return (1);
+	case P_OINT:
+		if (it == NULL) {
+			*isnull = 1;
+			return (1);
+		}
+		if (!route_int(it, &v) || v < p->min || v > p->max)
+			goto bad;
+		sbuf_addf(out, "%lld", (long long)v);
 		return (1);
 	case P_TEMPPW:
 		/* Hashed beforehand on a task thread (route_sqlcall step 0). */

@@ -54,6 +54,7 @@ struct db_job {
 	char			sqlstate[6];
 	char			*errmsg;	/* primary message */
 	char			*errhint;
+	char			*errfield;	/* form field of the error, or NULL */
 
 	db_cb			cb;
 	void			*arg;
@@ -117,6 +118,9 @@ enum vb_ptype {
 	P_SLUG,
 	P_TEMPPW,	/* generated: hash of a new temporary password */
 	P_SITEKEY,	/* generated: a new site key */
+	P_BODY,		/* the whole JSON body as text, at most max bytes */
+	P_BOOL,		/* optional true/false -> 't'/'f' (absent is NULL) */
+	P_OINT,		/* optional integer min..max (absent is NULL) */
 };
 
 enum vb_psrc { S_BODY = 0, S_PATH, S_QUERY, S_GEN };

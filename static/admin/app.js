@@ -12,12 +12,18 @@ import { h, clear, icon, avatar, toastError, errorBlock, brandMark } from './lib
 
 // page → where it lives, what it needs, how it looks in the navigation.
 const NAV = [
+	{ section: 'nav.section.contact', items: [
+		{ page: 'console', href: '/console', perm: 'console.agent', icon: 'inbox' },
+		{ page: 'supervisor', href: '/supervisor', perm: 'console.supervisor', icon: 'users' },
+	] },
 	{ section: 'nav.section.admin', items: [
 		{ page: 'users', href: '/admin/users', perm: 'users.read', icon: 'users' },
 		{ page: 'units', href: '/admin/units', perm: 'units.read', icon: 'units' },
 		{ page: 'roles', href: '/admin/roles', perm: 'roles.read', icon: 'roles' },
 		{ page: 'skills', href: '/admin/skills', perm: 'users.read', icon: 'skills' },
 		{ page: 'sites', href: '/admin/sites', perm: 'sites.read', icon: 'sites' },
+		{ page: 'queues', href: '/admin/queues', perm: 'queues.read', icon: 'inbox' },
+		{ page: 'contact-settings', href: '/admin/contact-settings', perm: 'queues.read', icon: 'filter' },
 		{ page: 'audit', href: '/admin/audit', perm: 'audit.read', icon: 'audit' },
 	] },
 	{ section: 'nav.section.platform', items: [

@@ -99,8 +99,11 @@ export class Chat {
 
 	// ------------------------------------------------------------ sending
 
-	send(text) {
+	// subjectId: the subject chosen before the first message (W4), if any.
+	send(text, subjectId) {
 		const entry = { client_id: newClientId(), text, at: new Date().toISOString() };
+		if (Number.isSafeInteger(subjectId) && subjectId > 0)
+			entry.subject_id = subjectId;
 		this.outbox.push(entry);
 		this.saveOutbox();
 		this.emit('queued', { entry });
@@ -135,7 +138,7 @@ export class Chat {
 				continue;
 			this.inflight.add(e.client_id);
 			this.frame({ type: 'send', conversation_id: this.conv, client_id: e.client_id,
-			    text: e.text });
+			    text: e.text, ...(e.subject_id ? { subject_id: e.subject_id } : {}) });
 		}
 	}
 

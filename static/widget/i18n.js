@@ -54,6 +54,11 @@ const en = {
 	'error.internal': 'Something went wrong. Please try again.',
 	'error.generic': 'Something went wrong. Please try again.',
 	'action.newChat': 'Start a new chat',
+
+	'subjects.legend': 'What is your question about?',
+	'subjects.closed': '(closed now – we reply when we open)',
+	'subjects.required': 'Please choose a subject first.',
+	'error.invalid_subject': 'That subject is no longer offered. Please choose another.',
 };
 
 const TABLES = { en };

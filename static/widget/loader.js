@@ -196,7 +196,8 @@
 				if (!r.ok || !j.token)
 					return done((j.error && j.error.code) || 'http_' + r.status);
 				put('localStorage', 'vb.correlation', j.correlation_id);
-				session = { site: cfg.site, token: j.token, conversation_id: j.conversation_id, at: Date.now() };
+				session = { site: cfg.site, token: j.token, conversation_id: j.conversation_id, at: Date.now(),
+				    routing: { subjects: j.subjects || [], open: j.open } };
 				put('sessionStorage', 'vb.session', session);
 				done(null);
 			});
@@ -281,7 +282,7 @@
 
 	function init() {
 		send({
-			type: 'vb-init', token: session.token, conversation_id: session.conversation_id,
+			type: 'vb-init', token: session.token, conversation_id: session.conversation_id, routing: session.routing,
 			store: kept(session.conversation_id), color: cfg.color, visible: !!isOpen, focus: !!isOpen && d.activeElement === host,
 			context: {
 				page: location.href, title: d.title, referrer: d.referrer,

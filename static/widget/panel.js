@@ -3,7 +3,7 @@
 //
 // Messages with the host page (window.postMessage):
 //   panel → page  {type:'vb-ready'}                  once loaded (no secrets: '*')
-//   page → panel  {type:'vb-init', token, conversation_id, context, color,
+//   page → panel  {type:'vb-init', token, conversation_id, routing, context, color,
 //                  visible, focus, store: {key: value}}
 //   page → panel  {type:'vb-show', focus} / {type:'vb-hide'}
 //   panel → page  {type:'vb-close'}                   close button or Escape
@@ -19,6 +19,7 @@ import { h, clear, icon, linkify } from './dom.js';
 import { t, initI18n, fmtTime, fmtNumber } from './i18n.js';
 import { Chat } from './chat.js';
 import { seed, onSave } from './store.js';
+import { SubjectPicker } from './subjects.js';
 
 const TEXT_MAX = 4000;
 const TYPING_SHOW = 4000;
@@ -39,6 +40,7 @@ let context = null;
 const seqRows = new Map();	// seq → row
 const pendingRows = new Map();	// client_id → row
 let lastRow = null;		// for grouping consecutive messages of one sender
+const subjects = new SubjectPicker();	// W4: chosen before the first message
 
 // ---------------------------------------------------------------- layout
 
@@ -63,7 +65,7 @@ const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0',
     h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
     h('div', { class: 'greeting' },
 	h('p', { class: 'greeting__text' }, t('panel.greeting'))),
-    log, waiting, typingSlot);
+    subjects.el, log, waiting, typingSlot);
 
 const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
     maxLength: TEXT_MAX, placeholder: t('composer.placeholder'), autocomplete: 'off',
@@ -120,6 +122,7 @@ window.addEventListener('message', (e) => {
 		// protocol has a frame for it (docs/websocket.md has none yet).
 		context = m.context && typeof m.context === 'object' ? m.context : null;
 		start(m.token, m.conversation_id);
+		subjects.set(m.routing, customerWrote);
 		if (m.visible)
 			show(Boolean(m.focus));
 		return;
@@ -501,7 +504,11 @@ function submit() {
 		addNotice(t('error.invalid'), 'error', 'invalid');
 		return;
 	}
-	chat.send(text);
+	const subject = subjects.pick(customerWrote);
+	if (subject === null)
+		return;
+	chat.send(text, subject);
+	subjects.done();
 	input.value = '';
 	onInput();
 	input.focus();

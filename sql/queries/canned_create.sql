@@ -1,0 +1,1 @@
+SELECT vb_canned_save(NULL, $1, $2, $3, $4::boolean)

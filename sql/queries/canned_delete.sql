@@ -1,0 +1,1 @@
+SELECT vb_canned_delete($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_codelist('notready_reasons')

@@ -1,0 +1,1 @@
+SELECT vb_queue_save(NULL, $1::jsonb)

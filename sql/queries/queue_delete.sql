@@ -1,0 +1,1 @@
+SELECT vb_queue_delete($1::bigint)

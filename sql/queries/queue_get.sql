@@ -1,0 +1,1 @@
+SELECT vb_queue_json($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_site_routing($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_subject_delete($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_widget_routing($1)

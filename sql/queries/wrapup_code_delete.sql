@@ -1,0 +1,1 @@
+SELECT vb_codelist_delete('wrapup_codes', $1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_codelist('wrapup_codes')
