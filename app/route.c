@@ -131,6 +131,7 @@ static struct vb_route routes[] = {
 	/* Agent console and supervisor (C1–C5, S1) */
 	{ "GET", "/api/console/waiting", 0, "console.agent", SQL, Q_CONSOLE_WAITING, 200, NULL, { } },
 	{ "GET", "/api/console/mine", 0, "console.agent", SQL, Q_CONSOLE_MINE, 200, NULL, { } },
+	{ "GET", "/api/console/queues", 0, "console.agent", SQL, Q_CONSOLE_QUEUES, 200, NULL, { } },
 	{ "GET", "/api/console/conversations/:id", 0, "console.agent", SQL,
 	    Q_CONSOLE_CONVERSATION, 200, NULL, { PATH_ID } },
 	{ "GET", "/api/console/conversations/:id/transcript", 0, "console.agent", SQL,

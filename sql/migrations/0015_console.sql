@@ -520,11 +520,24 @@ BEGIN
 		ORDER BY c.priority DESC, c.queued_at, c.id LIMIT 200) x), '[]'));
 END $$;
 
--- My conversations: open ones I am in, and those I finished in the last hour
--- without a wrap-up code yet.
+-- Queues to transfer to, with how many wait in each.
+CREATE FUNCTION vb_console_queues() RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object('items', coalesce((SELECT jsonb_agg(jsonb_build_object('id', q.id,
+	    'name', q.name, 'waiting', (SELECT count(*) FROM conversations c WHERE c.queue_id = q.id
+		AND c.status = 'open' AND c.routing IN ('queued', 'offered'))) ORDER BY q.name)
+	    FROM queues q), '[]'));
+END $$;
+
+-- My state, and my conversations: open ones I am in, and those I finished
+-- in the last hour without a wrap-up code yet.
 CREATE FUNCTION vb_console_mine() RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	RETURN jsonb_build_object('items', coalesce((SELECT jsonb_agg(x ORDER BY x.started) FROM (
+	RETURN jsonb_build_object('state', (SELECT jsonb_build_object('state', CASE
+		WHEN a.state = 'wrapup' AND a.wrapup_until <= now() THEN 'ready' ELSE a.state END,
+		'reason', a.reason, 'since', a.since, 'wrapup_until', a.wrapup_until)
+		FROM agent_states a WHERE a.user_id = vb_actor()),
+	    'items', coalesce((SELECT jsonb_agg(x ORDER BY x.started) FROM (
 		SELECT c.id, c.status, c.routing, s.role, c.last_seq, s.joined_at AS started,
 		    c.closed_at, c.wrapup_code_id,
 		    vb_customer_name(c.customer_id) AS customer,

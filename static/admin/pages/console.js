@@ -9,7 +9,7 @@
 
 import { t, fmtDateTime, fmtRelative, fmtWait } from '../lib/i18n.js';
 import { api, errorMessage } from '../lib/api.js';
-import { h, clear, button, icon, badge, avatar, openDialog, toast, field, uid } from '../lib/ui.js';
+import { h, clear, button, icon, badge, avatar, openDialog, toast, field } from '../lib/ui.js';
 import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, fillCanned, ensureCss, beep, ticker } from '../lib/chatui.js';
 
@@ -93,6 +93,8 @@ export async function render(root, ctx) {
 		S.since = new Date().toISOString();
 		drawStateSelect();
 		drawSince();
+		if (!S.active)
+			drawPane();
 	});
 	function drawSince() {
 		stateSince.textContent = S.since ? t('console.since', { time: fmtWait(Math.max(0,
@@ -179,7 +181,9 @@ export async function render(root, ctx) {
 		const c = chat(conv);
 		c.role = role;
 		c.status = 'open';
-		hub.followed(conv);
+		// The backlog came before this confirmation, when the chat was not
+		// ours yet: replay it (duplicates are dropped by seq).
+		hub.subscribe(conv);
 		loadInfo(c);
 		activate(conv);
 		refreshWaiting();
@@ -313,7 +317,7 @@ export async function render(root, ctx) {
 			return;
 		}
 		headerEl = h('div', { class: 'chathead' });
-		logEl = h('ol', { class: 'chatlog', role: 'log', 'aria-label': t('console.transcriptOf', { name: c.customer || '' }), tabIndex: 0, id: 'chat-log' });
+		logEl = h('div', { class: 'chatlog', role: 'log', 'aria-label': t('console.transcriptOf', { name: c.customer || '' }), tabIndex: 0, id: 'chat-log' });
 		typingEl = h('p', { class: 'chatlog__typing muted', 'aria-live': 'polite' });
 		pane.append(headerEl, logEl, typingEl);
 		drawPaneHeader();
@@ -356,7 +360,7 @@ export async function render(root, ctx) {
 	function itemEl(f) {
 		if (f.type === 'note') {
 			const whisper = f.kind === 'whisper';
-			return h('li', { class: ['msg', whisper ? 'msg--whisper' : 'msg--note'], dataset: { note: f.id } },
+			return h('div', { class: ['msg', whisper ? 'msg--whisper' : 'msg--note'], dataset: { note: f.id } },
 			    h('div', { class: 'msg__label' }, whisper ? t('console.whisperFrom', { name: f.sender.name }) :
 				t('console.noteBy', { name: f.sender.name })),
 			    h('div', { class: 'msg__body' }, renderText(f.text)),
@@ -364,10 +368,10 @@ export async function render(root, ctx) {
 		}
 		const kind = f.sender?.kind;
 		if (kind === 'system')
-			return h('li', { class: 'msg msg--system', dataset: { seq: f.seq } }, h('span', null, f.text),
+			return h('div', { class: 'msg msg--system', dataset: { seq: f.seq } }, h('span', null, f.text),
 			    h('time', { class: 'msg__time', datetime: f.at }, fmtDateTime(f.at)));
 		const mine = kind === 'staff' && f.sender.id === me.id;
-		return h('li', { class: ['msg', kind === 'customer' ? 'msg--customer' : 'msg--staff', mine ? 'msg--mine' : ''], dataset: { seq: f.seq } },
+		return h('div', { class: ['msg', kind === 'customer' ? 'msg--customer' : 'msg--staff', mine ? 'msg--mine' : ''], dataset: { seq: f.seq } },
 		    h('div', { class: 'msg__label' }, kind === 'customer' ? (S.chats.get(f.conversation_id)?.customer || t('console.customer')) :
 			(mine ? t('console.you') : f.sender.name)),
 		    h('div', { class: 'msg__body' }, renderText(f.text)),
@@ -491,7 +495,7 @@ export async function render(root, ctx) {
 		const sel = field({ id: 'wrapup-code', kind: 'select', label: t('console.wrapupCode'), required: S.codes.length > 0,
 		    options: [{ value: '', label: t('console.wrapupChoose') }, ...S.codes.map((x) => ({ value: String(x.id), label: x.name }))] });
 		const note = field({ id: 'wrapup-note', kind: 'textarea', label: t('console.wrapupNote'), attrs: { maxLength: 1000, rows: 2 } });
-		const form = h('form', { class: 'wrapup', id: 'wrapup-form' },
+		const form = h('form', { class: 'wrapup', id: 'wrapup-form', novalidate: true },
 		    h('h3', { class: 'wrapup__title' }, t('console.wrapupTitle')),
 		    h('div', { class: 'wrapup__fields' }, sel.el, note.el),
 		    h('div', { class: 'wrapup__actions' }, button(t('console.wrapupSave'), { kind: 'primary', type: 'submit', id: 'wrapup-save' })));
@@ -661,14 +665,14 @@ export async function render(root, ctx) {
 	}
 
 	async function transcriptDialog(x) {
-		const body = h('ol', { class: 'chatlog chatlog--static', 'aria-label': t('console.transcript') });
+		const body = h('div', { class: 'chatlog chatlog--static', 'aria-label': t('console.transcript') });
 		openDialog({ title: t('console.transcriptTitle', { when: fmtDateTime(x.created_at) }), content: body, size: 'lg' });
 		try {
 			const tr = await api.get(`/api/console/conversations/${x.id}/transcript`);
 			for (const f of [...tr.messages, ...tr.notes].sort(order))
 				body.append(itemEl(f));
 		} catch (err) {
-			body.append(h('li', { role: 'alert' }, errorMessage(err)));
+			body.append(h('p', { role: 'alert' }, errorMessage(err)));
 		}
 	}
 
@@ -715,8 +719,8 @@ export async function render(root, ctx) {
 
 	function drawDm() {
 		const m = S.dmWith;
-		const log = h('ol', { class: 'dmlog', role: 'log', 'aria-label': t('console.dmWith', { name: m.name }), id: 'dm-log', tabIndex: 0 },
-		    S.dm.map((d) => h('li', { class: ['dm', d.from.id === me.id ? 'dm--mine' : ''] },
+		const log = h('div', { class: 'dmlog', role: 'log', 'aria-label': t('console.dmWith', { name: m.name }), id: 'dm-log', tabIndex: 0 },
+		    S.dm.map((d) => h('div', { class: ['dm', d.from.id === me.id ? 'dm--mine' : ''] },
 			h('span', { class: 'dm__text' }, renderText(d.text)),
 			h('time', { class: 'msg__time', datetime: d.at }, fmtRelative(d.at)))));
 		const input = h('input', { type: 'text', id: 'dm-text', class: 'input', maxLength: 4000, 'aria-label': t('console.dmMessage', { name: m.name }) });
@@ -820,5 +824,4 @@ export async function render(root, ctx) {
 		if (S.side === 'team' && !S.dmWith)
 			drawSide();
 	});
-	void uid;
 }
