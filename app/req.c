@@ -202,6 +202,7 @@ vb_onfree(struct http_request *req)
 	if (r->json_ok)
 		kore_json_cleanup(&r->json);
 	sbuf_free(&r->body);
+	sbuf_free(&r->ext);
 	for (i = 0; i < r->sess.nperms; i++)
 		kore_free(r->sess.perms[i]);
 	kore_free(r->sess.perms);

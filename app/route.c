@@ -38,7 +38,7 @@ static struct vb_route routes[] = {
 	{ "GET", "/ws", RT_PUBLIC, NULL, hub_ws },
 	{ "GET", "/widget/panel", RT_PUBLIC, NULL, page_widget_panel },
 	{ "GET", "/widget/loader.js", RT_PUBLIC, NULL, page_loader },
-	{ "POST", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_session },
+	{ "POST", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, widget_session },
 	{ "OPTIONS", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
 	{ "GET", "/metrics", RT_PUBLIC, NULL, ops_metrics },
 
@@ -125,6 +125,17 @@ static struct vb_route routes[] = {
 	    { B("name", P_STR, 1, 200), B("slug", P_SLUG, 2, 63),
 	      B("admin_email", P_EMAIL, 3, 254), B("admin_name", P_STR, 1, 200),
 	      GEN(P_TEMPPW) } },
+
+	/* Widget authorisation, appearance and context (W1, W3, W19; app/widget.c) */
+	{ "GET", "/api/widget/config", RT_PUBLIC | RT_NOCSRF, NULL, widget_config },
+	{ "GET", "/api/widget/challenge", RT_PUBLIC | RT_NOCSRF, NULL, widget_challenge },
+	{ "POST", "/api/widget/context", RT_PUBLIC | RT_NOCSRF, NULL, widget_context },
+	{ "OPTIONS", "/api/widget/context", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
+	{ "GET", "/api/sites/:id/widget", 0, "sites.read", SQL, Q_SITE_WIDGET_GET, 200, NULL,
+	    { PATH_ID } },
+	{ "PUT", "/api/sites/:id/appearance", 0, "sites.write", widget_appearance },
+	{ "PUT", "/api/sites/:id/auth", 0, "sites.write", widget_auth },
+	{ "POST", "/api/sites/:id/token-secret", 0, "sites.write", widget_token_secret },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

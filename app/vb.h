@@ -198,6 +198,7 @@ struct vbreq {
 	char			scratch2[128];
 	int64_t			scratch_id;
 	int			status;
+	struct sbuf		ext;		/* handlers' own buffer, freed with r */
 };
 
 /* req.c */
@@ -241,12 +242,20 @@ void	auth_init(void);
 
 /* hub.c */
 int	hub_ws(struct vbreq *);
-int	hub_widget_session(struct vbreq *);
 int	hub_widget_preflight(struct vbreq *);
 void	hub_init(void);
 void	hub_publish(int64_t, const char *, size_t, int);
 void	hub_publish_user(int64_t, const char *, size_t);
 void	hub_route_tenant(int64_t);
+
+/* widget.c: customer authorisation, appearance, context (W1, W3, W19) */
+int	widget_config(struct vbreq *);
+int	widget_challenge(struct vbreq *);
+int	widget_session(struct vbreq *);
+int	widget_context(struct vbreq *);
+int	widget_appearance(struct vbreq *);
+int	widget_auth(struct vbreq *);
+int	widget_token_secret(struct vbreq *);
 
 /* pwtask.c */
 #define PWTASK_VERIFY	1
