@@ -286,6 +286,67 @@ wa_contrast_white(const char *hex)
 	return (1.05 / (l + 0.05));
 }
 
+/* Context --------------------------------------------------------------------- */
+
+static const struct {
+	const char	*token;		/* in the User-Agent, followed by a version */
+	const char	*name;
+} wa_browsers[] = {
+	{ "Edg/", "Edge" }, { "EdgA/", "Edge" }, { "OPR/", "Opera" },
+	{ "SamsungBrowser/", "Samsung Internet" }, { "Firefox/", "Firefox" },
+	{ "FxiOS/", "Firefox" }, { "CriOS/", "Chrome" }, { "Chrome/", "Chrome" },
+	{ "Version/", "Safari" },
+};
+
+static const struct {
+	const char	*token;
+	const char	*name;
+} wa_systems[] = {
+	{ "Windows", "Windows" }, { "iPhone", "iOS" }, { "iPad", "iPadOS" }, { "iPod", "iOS" },
+	{ "Android", "Android" }, { "CrOS", "ChromeOS" }, { "Mac OS X", "macOS" },
+	{ "Linux", "Linux" },
+};
+
+/*
+ * Browser ("Chrome 120"), operating system and device class from a
+ * User-Agent, for the agent's screen pop. First match in table order wins:
+ * Chromium-based browsers also claim Chrome and Safari.
+ */
+void
+wa_ua(const char *ua, char *browser, size_t blen, const char **os, const char **device)
+{
+	const char	*p;
+	size_t		 i, n;
+
+	browser[0] = '\0';
+	*os = NULL;
+	*device = "desktop";
+	if (ua == NULL || strlen(ua) > 1024)
+		return;
+	for (i = 0; i < sizeof(wa_browsers) / sizeof(wa_browsers[0]); i++) {
+		if ((p = strstr(ua, wa_browsers[i].token)) == NULL)
+			continue;
+		if (strcmp(wa_browsers[i].token, "Version/") == 0 && strstr(ua, "Safari/") == NULL)
+			continue;
+		p += strlen(wa_browsers[i].token);
+		n = strspn(p, "0123456789");
+		(void)snprintf(browser, blen, "%s%s%.*s", wa_browsers[i].name, n ? " " : "",
+		    (int)(n > 6 ? 6 : n), p);
+		break;
+	}
+	for (i = 0; i < sizeof(wa_systems) / sizeof(wa_systems[0]); i++) {
+		if (strstr(ua, wa_systems[i].token) != NULL) {
+			*os = wa_systems[i].name;
+			break;
+		}
+	}
+	if (strstr(ua, "iPad") != NULL || strstr(ua, "Tablet") != NULL ||
+	    (strstr(ua, "Android") != NULL && strstr(ua, "Mobile") == NULL))
+		*device = "tablet";
+	else if (strstr(ua, "Mobi") != NULL || strstr(ua, "iPhone") != NULL)
+		*device = "mobile";
+}
+
 /* Keys ------------------------------------------------------------------------ */
 
 /*

@@ -59,6 +59,7 @@ int	wa_altcha_check(const unsigned char *, const char *, const char *,
 	    const char *, int64_t, const char *, int64_t, int64_t);
 
 double	wa_contrast_white(const char *);
+void	wa_ua(const char *, char *, size_t, const char **, const char **);
 int	wa_subkey(const unsigned char *, const char *, unsigned char *);
 void	wa_hmac_hex(const unsigned char *, const char *, size_t, char *);
 

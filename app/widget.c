@@ -124,7 +124,7 @@ widget_member(struct kore_json_item *obj, const char *name)
 	return (NULL);
 }
 
-/* A string member of 1..max characters; absent is NULL, *bad when not valid. */
+/* A string member of 1..max characters; absent or "" is NULL, *bad when not valid. */
 static const char *
 widget_str(struct kore_json_item *obj, const char *name, size_t max, int *bad)
 {
@@ -138,8 +138,10 @@ widget_str(struct kore_json_item *obj, const char *name, size_t max, int *bad)
 		*bad = 1;
 		return (NULL);
 	}
+	if (it->data.string[0] == '\0')
+		return (NULL);
 	n = util_utf8_chars(it->data.string);
-	if (n == 0 || n > max || !util_utf8_valid(it->data.string, strlen(it->data.string))) {
+	if (n > max || !util_utf8_valid(it->data.string, strlen(it->data.string))) {
 		*bad = 1;
 		return (NULL);
 	}
@@ -360,16 +362,19 @@ static const char *widget_ctx_strings[][2] = {
  * Returns 1, 0 (not valid: *why names the member) or -1 (over 8 KB).
  */
 static int
-widget_context_build(struct kore_json_item *ctx, struct sbuf *out, const char **why)
+widget_context_build(struct kore_json_item *ctx, const char *ua, struct sbuf *out,
+    const char **why)
 {
 	struct kore_json_item	*pages, *e;
-	const char		*v;
+	const char		*v, *os, *device;
+	char			 browser[64];
 	size_t			 i;
 	int			 bad = 0, n = 0, np = 0;
 
 	*why = "context";
 	if (ctx->type != KORE_JSON_TYPE_OBJECT)
 		return (0);
+	wa_ua(ua, browser, sizeof(browser), &os, &device);
 	sbuf_addc(out, '{');
 	for (i = 0; i < sizeof(widget_ctx_strings) / sizeof(widget_ctx_strings[0]); i++) {
 		v = widget_str(ctx, widget_ctx_strings[i][0],
@@ -378,6 +383,13 @@ widget_context_build(struct kore_json_item *ctx, struct sbuf *out, const char **
 			*why = widget_ctx_strings[i][0];
 			return (0);
 		}
+		/* What the browser's User-Agent says, unless the client said. */
+		if (v == NULL && i == 0)
+			v = device;
+		else if (v == NULL && i == 1 && browser[0] != '\0')
+			v = browser;
+		else if (v == NULL && i == 2)
+			v = os;
 		widget_kv(out, &n, widget_ctx_strings[i][0], v);
 	}
 	if ((e = widget_member(ctx, "page")) != NULL) {
@@ -414,7 +426,7 @@ static int
 widget_context_field(struct vbreq *r, struct sbuf *out, int required)
 {
 	struct kore_json_item	*ctx = vb_field(r, "context", 0);
-	const char		*why;
+	const char		*why, *ua = NULL;
 	char			 msg[96];
 	int			 rc;
 
@@ -424,7 +436,8 @@ widget_context_field(struct vbreq *r, struct sbuf *out, int required)
 		vb_error_field(r, 422, "invalid", "context is required", "context");
 		return (0);
 	}
-	if ((rc = widget_context_build(ctx, out, &why)) == -1) {
+	(void)http_request_header(r->req, "user-agent", &ua);
+	if ((rc = widget_context_build(ctx, ua, out, &why)) == -1) {
 		vb_error_field(r, 413, "context_too_large",
 		    "The context is larger than 8 KB or lists more than 20 pages", "context");
 		return (0);

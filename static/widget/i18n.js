@@ -54,6 +54,14 @@ const en = {
 	'error.internal': 'Something went wrong. Please try again.',
 	'error.generic': 'Something went wrong. Please try again.',
 	'action.newChat': 'Start a new chat',
+
+	'auth.checking': 'Checking you are human…',
+	'auth.failed': 'We could not check that you are human. Please try again.',
+	'auth.retry': 'Try again',
+	'auth.error.captcha_expired': 'The check took too long. Please try again.',
+	'auth.error.captcha_reused': 'That check was already used. Please try again.',
+	'auth.error.network': 'We could not reach the chat service. Please check your connection and try again.',
+	'auth.error.too_many_attempts': 'Too many chats were started from your network. Please try again in a minute.',
 };
 
 const TABLES = { en };

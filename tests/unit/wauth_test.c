@@ -130,6 +130,30 @@ test_contrast(void)
 }
 
 static void
+test_ua(void)
+{
+	char		b[64];
+	const char	*os, *dev;
+
+	wa_ua("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+	    b, sizeof(b), &os, &dev);
+	CHECK(strcmp(b, "Chrome 120") == 0 && strcmp(os, "Linux") == 0 && strcmp(dev, "desktop") == 0,
+	    "ua: Chrome on Linux");
+	wa_ua("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
+	    b, sizeof(b), &os, &dev);
+	CHECK(strcmp(b, "Edge 120") == 0 && strcmp(os, "Windows") == 0, "ua: Edge before Chrome");
+	wa_ua("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+	    b, sizeof(b), &os, &dev);
+	CHECK(strcmp(b, "Safari 17") == 0 && strcmp(os, "iOS") == 0 && strcmp(dev, "mobile") == 0,
+	    "ua: Safari on an iPhone");
+	wa_ua("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Safari/537.36",
+	    b, sizeof(b), &os, &dev);
+	CHECK(strcmp(os, "Android") == 0 && strcmp(dev, "tablet") == 0, "ua: Android without Mobile is a tablet");
+	wa_ua("curl/8.0", b, sizeof(b), &os, &dev);
+	CHECK(b[0] == '\0' && os == NULL && strcmp(dev, "desktop") == 0, "ua: unknown agents give nothing");
+}
+
+static void
 test_subkey(void)
 {
 	unsigned char	m[32] = { 0 }, a[32], b[32];
@@ -152,5 +176,6 @@ main(void)
 	test_altcha();
 	test_contrast();
 	test_subkey();
+	test_ua();
 	return (check_failed != 0);
 }
