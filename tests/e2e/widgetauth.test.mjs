@@ -1,0 +1,134 @@
+// CAPTCHA before chat (W3), the site's appearance (W1) and context relay
+// (W19) in a real browser, on the Harbour Bank demo page (second loopback
+// origin). The demo site is switched to CAPTCHA mode with the default
+// complexity; the customer opens the chat, the panel solves the ALTCHA
+// challenge in a Web Worker while saying so, then the customer chats.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { sql } from '../lib/vb.mjs';
+import { launch, newPage, axeCheck, screenshot, BASE, TIMEOUT, OUT } from './lib.mjs';
+
+const DEMO = `http://127.0.0.2:${new URL(BASE).port}`;
+let browser, siteId, saved;
+
+before(async () => {
+	siteId = sql(`SELECT id FROM sites WHERE '${DEMO}' = ANY (allowed_origins) ORDER BY id LIMIT 1`);
+	assert.ok(siteId, 'the demo site exists (vbctl demo-site)');
+	saved = sql(`SELECT settings FROM sites WHERE id = ${siteId}`);
+	sql(`UPDATE sites SET settings = settings || '{"auth": {"mode": "captcha"}, "appearance": {"position": "left",
+	    "colour": "#1d4e89", "greeting": "Welcome to Harbour Bank. How can we help?", "logo_url": "/static/demo/favicon.svg"}}'
+	    WHERE id = ${siteId}`);
+	browser = await launch();
+});
+
+after(async () => {
+	if (siteId && saved)
+		sql(`UPDATE sites SET settings = '${saved.replace(/'/g, "''")}' WHERE id = ${siteId}`);
+	await browser?.close();
+});
+
+// Tab until the launcher (in the closed shadow root of #vb-widget) has the focus.
+async function tabToLauncher(page) {
+	for (let i = 0; i < 60; i++) {
+		await page.keyboard.press('Tab');
+		if (await page.evaluate(() => document.activeElement?.id) === 'vb-widget')
+			return;
+	}
+	throw new Error('the launcher never got the keyboard focus');
+}
+
+async function panelFrame(page) {
+	const end = Date.now() + TIMEOUT;
+	for (;;) {
+		const f = page.frames().find((x) => !x.isDetached() && x.url().startsWith(`${BASE}/widget/panel`));
+		if (f)
+			return f;
+		assert.ok(Date.now() < end, 'no chat panel frame');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+test('a customer passes the CAPTCHA on the demo page and chats; appearance and context reach us', async () => {
+	const { page, context } = await newPage(browser, { width: 1280, height: 800 });
+	const calls = [];
+	page.on('request', (r) => {
+		if (r.url().includes('/api/widget/'))
+			calls.push(new URL(r.url()).pathname);
+	});
+	await page.goto(DEMO + '/?campaign=secret-123');
+	await page.locator('#vb-widget').waitFor({ state: 'attached' });
+	// The launcher takes the site's side (left) once the config is in.
+	await page.waitForFunction(() => {
+		const r = document.getElementById('vb-widget').getBoundingClientRect();
+		return r.left < 100;
+	});
+	assert.deepEqual(calls, ['/api/widget/config'], 'only the config before opening');
+
+	await tabToLauncher(page);
+	await page.keyboard.press('Enter');
+	const t0 = Date.now();
+	const frame = await panelFrame(page);
+	// The check is announced (role=status) while the worker searches.
+	const checking = frame.getByText('Checking you are human…');
+	await checking.waitFor({ state: 'attached' });
+	assert.equal(await frame.locator('.auth-slot').getAttribute('role'), 'status');
+	assert.equal(await frame.locator('progress.auth__progress').getAttribute('aria-labelledby'), 'vb-auth-text');
+	await axeCheck(frame, 'the panel while checking');
+	await frame.locator('.panel[data-state="online"]').waitFor();
+	const took = Date.now() - t0;
+	await checking.waitFor({ state: 'detached' });
+	assert.ok(calls.includes('/api/widget/challenge') && calls.includes('/api/widget/session'), calls.join());
+
+	// The site's appearance: greeting and logo.
+	await frame.getByText('Welcome to Harbour Bank. How can we help?').waitFor();
+	assert.equal(await frame.locator('.head__logo').getAttribute('src'), '/static/demo/favicon.svg');
+
+	await frame.locator('#vb-input').fill('Hello from the demo page');
+	await frame.locator('#vb-input').press('Enter');
+	await frame.locator('.row--me .msg__status--sent').waitFor();
+	const sess = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vb.session')));
+	assert.equal(sql(`SELECT auth_mode FROM conversations WHERE id = ${sess.conversation_id}`), 'captcha');
+	assert.equal(sql(`SELECT body FROM messages WHERE conversation_id = ${sess.conversation_id}`), 'Hello from the demo page');
+	const ctx = JSON.parse(sql(`SELECT context FROM conversations WHERE id = ${sess.conversation_id}`));
+	assert.equal(ctx.page.url, DEMO + '/', 'the query string is not sent');
+	assert.match(ctx.browser, /^Chrome \d+/);
+	assert.equal(ctx.device, 'desktop');
+	assert.equal(ctx.time_zone, 'Europe/London');
+	assert.equal(ctx.language, 'en-GB');
+	assert.match(ctx.screen, /^\d+x\d+$/);
+	assert.equal(ctx.pages.length, 1);
+
+	await screenshot(page, 'widgetauth-1280');
+	await axeCheck(frame, 'the chat panel after the CAPTCHA');
+
+	// Next page of the visit: the chat resumes without a new check and the
+	// context follows (POST /api/widget/context). The demo site has one
+	// page, and its query string is dropped, so the trail keeps one entry.
+	sql(`UPDATE conversations SET context = context - 'pages' WHERE id = ${sess.conversation_id}`);
+	const posted = page.waitForResponse((r) => r.url().endsWith('/api/widget/context') && r.request().method() === 'POST');
+	await page.goto(DEMO + '/?page=2');
+	assert.equal((await posted).status(), 200);
+	const again = await panelFrame(page);
+	await again.locator('.panel[data-state="online"]').waitFor();
+	await again.locator('.row--me', { hasText: 'Hello from the demo page' }).waitFor();
+	assert.equal(await again.locator('.auth').count(), 0);
+	assert.equal(JSON.parse(sql(`SELECT context FROM conversations WHERE id = ${sess.conversation_id}`)).pages.length, 1);
+	assert.deepEqual(page.errors, [], 'no script errors or CSP violations');
+	console.log(`# captcha: open to chat ready in ${took} ms (default complexity)`);
+	await context.close();
+});
+
+test('at 375 px the check fills the screen and stays accessible', async () => {
+	const { page, context } = await newPage(browser, { width: 375, height: 740 });
+	await page.goto(DEMO + '/');
+	await page.locator('#vb-widget').waitFor({ state: 'attached' });
+	await tabToLauncher(page);
+	await page.keyboard.press('Enter');
+	const frame = await panelFrame(page);
+	await frame.locator('.panel[data-state="online"]').waitFor();
+	await page.waitForTimeout(250);
+	await page.screenshot({ path: path.join(OUT, 'widgetauth-375.png'), animations: 'disabled' });
+	await axeCheck(frame, 'the panel at 375 px');
+	await context.close();
+});
