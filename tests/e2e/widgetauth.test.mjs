@@ -6,8 +6,8 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { sql } from '../lib/vb.mjs';
-import { launch, newPage, axeCheck, screenshot, BASE, TIMEOUT, OUT } from './lib.mjs';
+import { sql, newOrg } from '../lib/vb.mjs';
+import { launch, newPage, axeCheck, screenshot, login, goto, BASE, TIMEOUT, OUT } from './lib.mjs';
 
 const DEMO = `http://127.0.0.2:${new URL(BASE).port}`;
 let browser, siteId, saved;
@@ -130,5 +130,45 @@ test('at 375 px the check fills the screen and stays accessible', async () => {
 	await page.waitForTimeout(250);
 	await page.screenshot({ path: path.join(OUT, 'widgetauth-375.png'), animations: 'disabled' });
 	await axeCheck(frame, 'the panel at 375 px');
+	await context.close();
+});
+
+test('an admin sets the appearance (contrast checked) and token sign-in on the sites page', async () => {
+	const org = await newOrg('Widget admin');
+	const r = await org.admin.post('/api/sites', { name: 'Main site', allowed_origins: ['https://www.example.com'] });
+	const site = r.json.site;
+	const { page, context } = await newPage(browser, { width: 1280, height: 800 });
+	await login(page, org.email, org.password);
+	await goto(page, '/admin/sites');
+	const card = page.locator(`[data-site-id="${site.id}"]`);
+	await card.locator('[data-action="appearance"]').click();
+	await page.locator('#wa-colour').waitFor();
+	await page.locator('#wa-colour').fill('#ffcc00');
+	await page.locator('#wa-save').click();
+	await page.getByText(/contrast of 1\.\d\d:1\. Choose a darker colour/).waitFor();
+	assert.equal(await page.locator('#wa-colour').getAttribute('aria-invalid'), 'true');
+	await page.locator('#wa-colour').fill('#1d4e89');
+	await page.locator('#wa-position').selectOption('left');
+	await page.locator('#wa-greeting').fill('Hello from Main site');
+	await axeCheck(page, 'the appearance dialog');
+	await page.locator('#wa-save').click();
+	await page.locator('#wa-save').waitFor({ state: 'detached' });
+	assert.equal(JSON.parse(sql(`SELECT settings->'appearance' FROM sites WHERE id = ${site.id}`)).colour, '#1d4e89');
+
+	await card.locator('[data-action="sign-in"]').click();
+	await page.locator('#wa-mode').selectOption('token');
+	await page.locator('#wa-alg').selectOption('HS256');
+	await page.locator('#wa-secret').click();
+	const secret = await page.locator('#wa-secret-value').textContent();
+	assert.match(secret, /^[\w-]{43}$/);
+	await screenshot(page, 'widgetauth-admin-secret');
+	await page.getByRole('button', { name: 'Done' }).click();
+	await page.getByText('A secret is set.').waitFor();
+	await axeCheck(page, 'the sign-in dialog');
+	await screenshot(page, 'widgetauth-admin-signin');
+	await page.locator('#wa-auth-save').click();
+	await page.locator('#wa-auth-save').waitFor({ state: 'detached' });
+	assert.equal(sql(`SELECT settings->'auth'->>'alg' FROM sites WHERE id = ${site.id}`), 'HS256');
+	assert.deepEqual(page.errors, []);
 	await context.close();
 });

@@ -8,6 +8,7 @@ import {
 	h, clear, button, field, openDialog, confirmDialog, pageHeader, emptyState,
 	loading, errorBlock, toast, copyButton, icon, uid, sortBy,
 } from '../lib/ui.js';
+import { widgetActions } from './site_widget.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -93,6 +94,7 @@ export async function render(root, ctx) {
 		const actions = canWrite ? h('div', { class: 'card__actions' },
 		    button(t('action.edit'), { size: 'sm', kind: 'secondary', iconName: 'edit',
 			srSuffix: s.name, attrs: { 'data-action': 'edit' }, onClick: () => siteDialog(s) }),
+		    ...widgetActions(s, canWrite),
 		    button(t('sites.rotate'), { size: 'sm', kind: 'secondary', iconName: 'refresh',
 			srSuffix: s.name, attrs: { 'data-action': 'rotate' }, onClick: () => rotate(s) }),
 		    button(t('action.delete'), { size: 'sm', kind: 'danger-ghost', iconName: 'trash',
