@@ -126,8 +126,11 @@ async function authDialog(site) {
 		secretBox.hidden = alg.input.value !== 'HS256';
 		secretState.textContent = auth.has_secret ? t('siteWidget.secretSet') : t('siteWidget.secretNone');
 		secretBtn.lastChild.textContent = auth.has_secret ? t('siteWidget.secretRotate') : t('siteWidget.secretCreate');
+		howto.firstChild.textContent = tokenSnippet(site, { alg: alg.input.value,
+		    audience: audience.input.value.trim() });
 	};
 	mode.input.addEventListener('change', sync);
+	audience.input.addEventListener('input', sync);
 	alg.input.addEventListener('change', sync);
 	async function makeSecret() {
 		try {
