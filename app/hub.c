@@ -25,7 +25,6 @@
 #define HUB_TEXT_MAX	4000
 #define HUB_RATE	5	/* messages per second, sustained */
 #define HUB_BURST	20
-#define WIDGET_TTL	"12 hours"
 
 enum hub_kind { HUB_STAFF = 1, HUB_CUSTOMER };
 

@@ -612,6 +612,7 @@ static int
 widget_token_claims(struct vbreq *r, struct kore_json_item *c, int64_t *ttl)
 {
 	const char	*sub, *name, *email, *jti, *aud, *want;
+	char		 hex[65];
 	int64_t		 exp, iat, vip = 0, now = (int64_t)time(NULL);
 	int		 bad = 0, n = 0;
 
@@ -644,8 +645,10 @@ widget_token_claims(struct vbreq *r, struct kore_json_item *c, int64_t *ttl)
 		return (0);
 	}
 	*ttl = exp - now + WIDGET_SKEW + 1;
-	(void)snprintf(r->scratch2, sizeof(r->scratch2), "vb:jti:%lld:%.90s",
-	    (long long)r->scratch_id, jti);
+	/* Hashed: any 128-character jti fits the key, and two never share one. */
+	util_sha256_hex(jti, strlen(jti), hex);
+	(void)snprintf(r->scratch2, sizeof(r->scratch2), "vb:jti:%lld:%s",
+	    (long long)r->scratch_id, hex);
 	sbuf_adds(&r->ext, "{\"mode\":\"token\"");
 	n = 1;
 	widget_kv(&r->ext, &n, "external_id", sub);

@@ -6,6 +6,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { sql, newOrg } from '../lib/vb.mjs';
 import { launch, newPage, axeCheck, screenshot, login, goto, BASE, TIMEOUT, OUT } from './lib.mjs';
 
@@ -115,7 +116,10 @@ test('a customer passes the CAPTCHA on the demo page and chats; appearance and c
 	assert.equal(await again.locator('.auth').count(), 0);
 	assert.equal(JSON.parse(sql(`SELECT context FROM conversations WHERE id = ${sess.conversation_id}`)).pages.length, 1);
 	assert.deepEqual(page.errors, [], 'no script errors or CSP violations');
-	console.log(`# captcha: open to chat ready in ${took} ms (default complexity)`);
+	// Recorded for BENCHMARKS-style notes: opening to a ready chat, CAPTCHA included.
+	mkdirSync(OUT, { recursive: true });
+	writeFileSync(path.join(OUT, 'widgetauth-timing.txt'), `captcha open-to-ready ${took} ms (maxnumber 100000)\n`);
+	assert.ok(took < 10000, `the CAPTCHA took ${took} ms`);
 	await context.close();
 });
 
