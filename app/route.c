@@ -136,6 +136,10 @@ static struct vb_route routes[] = {
 	{ "PUT", "/api/sites/:id/appearance", 0, "sites.write", widget_appearance },
 	{ "PUT", "/api/sites/:id/auth", 0, "sites.write", widget_auth },
 	{ "POST", "/api/sites/:id/token-secret", 0, "sites.write", widget_token_secret },
+	{ "POST", "/api/widget/otp", RT_PUBLIC | RT_NOCSRF, NULL, widget_otp },
+	{ "OPTIONS", "/api/widget/otp", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
+	{ "GET", "/api/smtp", 0, "sites.read", SQL, Q_SMTP_GET, 200, "smtp", { } },
+	{ "PUT", "/api/smtp", 0, "sites.write", widget_smtp_save },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -199,6 +199,7 @@ struct vbreq {
 	int64_t			scratch_id;
 	int			status;
 	struct sbuf		ext;		/* handlers' own buffer, freed with r */
+	struct wmail		*mail;		/* wmail.c task, freed with r */
 };
 
 /* req.c */
@@ -256,6 +257,16 @@ int	widget_context(struct vbreq *);
 int	widget_appearance(struct vbreq *);
 int	widget_auth(struct vbreq *);
 int	widget_token_secret(struct vbreq *);
+int	widget_otp(struct vbreq *);
+int	widget_smtp_save(struct vbreq *);
+
+/* wmail.c: SMTP (libcurl) on a task thread */
+struct wmail;
+int	wmail_start(struct vbreq *, const char *, int, int, const char *,
+	    const char *, const char *, const char *, const struct sbuf *, int);
+int	wmail_result(struct vbreq *, int *, char *, size_t);
+void	wmail_free(struct vbreq *);
+void	wmail_init(void);
 
 /* pwtask.c */
 #define PWTASK_VERIFY	1

@@ -4,6 +4,11 @@
  * wauth.c; this file parses JSON with Kore's parser, talks to PostgreSQL and
  * Redis, and answers.
  *
+ * E-mail one-time codes: POST /api/widget/otp sends a 6-digit code through
+ * the organisation's SMTP server (wmail.c, on a task thread); the session
+ * request then carries {email, code}. PUT /api/smtp [sites.write] sets that
+ * server; its password is sealed here (secretbox) and never answered.
+ *
  * Public endpoints (the loader on a customer's page calls them; the page's
  * Origin must be on the site's allow-list, answers carry CORS for it):
  *   GET  /api/widget/config?site_key=     appearance and auth mode
@@ -45,7 +50,12 @@
 #define SUBKEY_ALTCHA		"altcha"
 
 static unsigned char	widget_altcha_key[WA_KEY_LEN];
+static unsigned char	widget_smtp_key[WA_KEY_LEN];	/* seals SMTP passwords */
+static unsigned char	widget_otp_key[WA_KEY_LEN];	/* HMACs of one-time codes */
 static int		widget_have_key;
+
+static int	widget_session_open(struct vbreq *);
+static int	widget_bad(struct vbreq *, const char *, const char *);
 
 /* Keys ------------------------------------------------------------------------ */
 
@@ -58,7 +68,8 @@ widget_key_set(const char *hex)
 	if (hex == NULL || strlen(hex) != 64 || sodium_hex2bin(master, sizeof(master),
 	    hex, 64, NULL, &n, NULL) != 0 || n != sizeof(master))
 		return (0);
-	widget_have_key = wa_subkey(master, SUBKEY_ALTCHA, widget_altcha_key);
+	widget_have_key = wa_subkey(master, SUBKEY_ALTCHA, widget_altcha_key) &&
+	    wa_subkey(master, "smtp", widget_smtp_key) && wa_subkey(master, "otp", widget_otp_key);
 	sodium_memzero(master, sizeof(master));
 	return (widget_have_key);
 }
@@ -708,6 +719,338 @@ out:
 	return (ok);
 }
 
+/* E-mail one-time codes ---------------------------------------------------------- */
+
+#define WIDGET_OTP_TTL		600
+#define WIDGET_OTP_PER_ADDR	20	/* codes asked from one address in 10 min */
+#define WIDGET_OTP_SENT		"{\"sent\":true,\"expires_in\":600}"
+
+/* The body's "email", lower-cased into buf; 0 with an error sent. */
+static int
+widget_email(struct vbreq *r, char *buf, size_t len)
+{
+	const char	*e;
+	size_t		 i;
+
+	if ((e = vb_str_field(r, "email", 3, 254)) == NULL)
+		return (0);
+	if (!util_email_valid(e) || strlen(e) >= len) {
+		vb_error_field(r, 422, "invalid", "Enter a valid e-mail address", "email");
+		return (0);
+	}
+	for (i = 0; e[i] != '\0'; i++) {
+		if ((unsigned char)e[i] < 0x21 || e[i] == '<' || e[i] == '>') {
+			vb_error_field(r, 422, "invalid", "Enter a valid e-mail address", "email");
+			return (0);
+		}
+		buf[i] = (char)tolower((unsigned char)e[i]);
+	}
+	buf[i] = '\0';
+	return (1);
+}
+
+/* HMAC(otp key, "site:email:code"): a leaked table does not give codes. */
+static void
+widget_otp_hash(int64_t site, const char *email, const char *code, char *hex)
+{
+	struct sbuf	b;
+
+	sbuf_init(&b);
+	sbuf_addf(&b, "%lld:%s:%s", (long long)site, email, code);
+	wa_hmac_hex(widget_otp_key, b.data, b.len, hex);
+	sbuf_free(&b);
+}
+
+/* Session step 2 in email_otp mode: {email, code} checked in SQL (step 5). */
+static int
+widget_otp_check(struct vbreq *r)
+{
+	struct kore_json_item	*f = vb_field(r, "code", 0);
+	char			 hash[65], site[24];
+	struct db_job		*j;
+
+	if (vb_field(r, "email", 0) == NULL || f == NULL) {
+		vb_error_field(r, 401, "otp_required", "Enter the code we e-mailed you", "code");
+		return (VB_DONE);
+	}
+	if (!widget_email(r, r->scratch, sizeof(r->scratch)))
+		return (VB_DONE);
+	if (f->type != KORE_JSON_TYPE_STRING || !util_digits(f->data.string, 6)) {
+		vb_error_field(r, 422, "invalid", "The code is 6 digits", "code");
+		return (VB_DONE);
+	}
+	widget_otp_hash(r->scratch_id, r->scratch, f->data.string, hash);
+	(void)snprintf(site, sizeof(site), "%lld", (long long)r->scratch_id);
+	j = vb_job(r);
+	db_add(j, Q_WIDGET_OTP_CHECK, 3, site, r->scratch, hash);
+	return (vb_db_submit(r, j, 5));
+}
+
+static int
+widget_otp_checked(struct vbreq *r)
+{
+	const char	*v;
+	int		 n = 1;
+
+	if (vb_db_error(r))
+		return (VB_DONE);
+	v = db_value(r->job, 0, 0, 0);
+	if (v != NULL && strcmp(v, "ok") == 0) {
+		sbuf_reset(&r->ext);
+		sbuf_adds(&r->ext, "{\"mode\":\"email_otp\"");
+		widget_kv(&r->ext, &n, "email", r->scratch);
+		sbuf_addc(&r->ext, '}');
+		return (widget_session_open(r));
+	}
+	if (v != NULL && strcmp(v, "wrong") == 0)
+		vb_error_field(r, 401, "otp_wrong", "That code is not right; check the e-mail", "code");
+	else if (v != NULL && strcmp(v, "too_many") == 0)
+		vb_error_field(r, 429, "otp_too_many_attempts",
+		    "Too many wrong codes; ask for a new one", "code");
+	else if (v != NULL && strcmp(v, "expired") == 0)
+		vb_error_field(r, 401, "otp_expired", "The code has expired; ask for a new one", "code");
+	else
+		vb_error_field(r, 401, "otp_invalid", "There is no code to check; ask for a new one", "code");
+	return (VB_DONE);
+}
+
+/* The mail with the code; the site's name only in the body, on one line. */
+static void
+widget_otp_message(struct sbuf *m, const char *from, const char *to, const char *site,
+    const char *code)
+{
+	char		 date[64], id[24];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	size_t		 i;
+
+	(void)gmtime_r(&now, &tm);
+	(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	util_random_token(id, 12);
+	sbuf_addf(m, "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\nMessage-ID: <%s@virtual-branch>\r\n"
+	    "Subject: Your chat code: %s\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "Your code to start a chat", date, from, to, id, code);
+	if (site != NULL && *site != '\0') {
+		sbuf_adds(m, " on ");
+		for (i = 0; site[i] != '\0' && i < 200; i++)
+			sbuf_addc(m, (unsigned char)site[i] < 0x20 ? ' ' : site[i]);
+	}
+	sbuf_addf(m, " is:\r\n\r\n    %s\r\n\r\nIt is valid for 10 minutes. If you did not ask for it, "
+	    "you can ignore this e-mail.\r\n", code);
+}
+
+/* Step 3 of widget_otp: the code is stored; send it. */
+static int
+widget_otp_send(struct vbreq *r)
+{
+	struct kore_json	 json;
+	struct kore_json_item	*root;
+	const char		*host, *user, *sealed, *from, *site;
+	unsigned char		 box[600], pw[300];
+	char			 pass[300];
+	size_t			 blen = 0;
+	int64_t			 port = 0;
+	int			 bad = 0, tls, rc;
+	struct sbuf		 msg;
+
+	if (vb_db_error(r))
+		return (VB_DONE);
+	kore_json_init(&json, db_value(r->job, 0, 0, 0), strlen(db_value(r->job, 0, 0, 0)));
+	if (!kore_json_parse(&json) || (root = json.root) == NULL) {
+		kore_json_cleanup(&json);
+		vb_error(r, 500, "internal", "Something went wrong on our side");
+		return (VB_DONE);
+	}
+	host = widget_str(root, "host", 253, &bad);
+	user = widget_str(root, "username", 254, &bad);
+	sealed = widget_str(root, "password", 1200, &bad);
+	from = widget_str(root, "from", 254, &bad);
+	site = widget_str(root, "site_name", 200, &bad);
+	tls = widget_member(root, "starttls") != NULL &&
+	    widget_member(root, "starttls")->type == KORE_JSON_TYPE_LITERAL &&
+	    widget_member(root, "starttls")->data.literal == KORE_JSON_TRUE;
+	pass[0] = '\0';
+	if (sealed != NULL && (sodium_hex2bin(box, sizeof(box), sealed, strlen(sealed), NULL,
+	    &blen, NULL) != 0 || blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
+	    crypto_secretbox_open_easy(pw, box + crypto_secretbox_NONCEBYTES,
+	    blen - crypto_secretbox_NONCEBYTES, box, widget_smtp_key) != 0))
+		bad = 1;
+	else if (sealed != NULL) {
+		blen -= crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+		memcpy(pass, pw, blen);
+		pass[blen] = '\0';
+	}
+	if (bad || host == NULL || from == NULL || !widget_int(root, "port", &port)) {
+		kore_json_cleanup(&json);
+		sodium_memzero(pw, sizeof(pw));
+		sodium_memzero(pass, sizeof(pass));
+		vb_log(LOG_ERR, "req %s: smtp settings unreadable (secret changed?)", r->reqid);
+		vb_error(r, 503, "mail_not_configured", "E-mail codes are not available for this site");
+		return (VB_DONE);
+	}
+	sbuf_init(&msg);
+	widget_otp_message(&msg, from, r->scratch, site, r->scratch2);
+	rc = wmail_start(r, host, (int)port, tls, user, pass, from, r->scratch, &msg, 4);
+	sbuf_free(&msg);
+	kore_json_cleanup(&json);
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(pass, sizeof(pass));
+	return (rc);
+}
+
+/*
+ * POST /api/widget/otp {site_key, email}: a new 6-digit code by e-mail.
+ * Steps: 0 validates and counts the address, 1 reads the site, 2 stores the
+ * code's HMAC, 3 sends it (task thread), 4 answers.
+ */
+int
+widget_otp(struct vbreq *r)
+{
+	const char	*origin, *key;
+	char		 hash[65], site[24], err[256];
+	struct db_job	*j;
+	int		 rc, ok;
+
+	switch (r->step) {
+	case WIDGET_KEY_STEP:
+		if (!widget_key_loaded(r))
+			return (VB_DONE);
+		/* FALLTHROUGH */
+	case 0:
+		if (!widget_origin(r, &origin) || !vb_body_json(r) ||
+		    (key = vb_str_field(r, "site_key", 4, 64)) == NULL)
+			return (VB_DONE);
+		if (!util_token_valid(key, 64)) {
+			vb_error_field(r, 404, "unknown_site", "Unknown site key", "site_key");
+			return (VB_DONE);
+		}
+		if (!widget_email(r, r->scratch, sizeof(r->scratch)))
+			return (VB_DONE);
+		if (!widget_key(r, &rc))
+			return (rc);
+		return (vb_rds(r, 1, "EVAL %s 1 vb:otp:%s %d",
+		    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n",
+		    r->addr, WIDGET_OTP_TTL));
+	case 1:
+		if (!r->rres.ok) {
+			vb_error(r, 503, "unavailable", "Chat is unavailable; try again shortly");
+			return (VB_DONE);
+		}
+		if (r->rres.ints[0] > WIDGET_OTP_PER_ADDR) {
+			http_response_header(r->req, "retry-after", "600");
+			vb_error(r, 429, "too_many_attempts", "Too many codes asked from this address");
+			return (VB_DONE);
+		}
+		(void)http_request_header(r->req, "origin", &origin);
+		return (widget_site_job(r, vb_field(r, "site_key", 0)->data.string, origin, 2));
+	case 2:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		if (widget_site_col(r, SITE_MODE) == NULL ||
+		    strcmp(widget_site_col(r, SITE_MODE), "email_otp") != 0) {
+			vb_error(r, 409, "otp_not_used", "This site does not use e-mail codes");
+			return (VB_DONE);
+		}
+		r->scratch_id = strtoll(widget_site_col(r, SITE_ID), NULL, 10);
+		(void)snprintf(r->scratch2, sizeof(r->scratch2), "%06u",
+		    (unsigned)randombytes_uniform(1000000));
+		widget_otp_hash(r->scratch_id, r->scratch, r->scratch2, hash);
+		(void)snprintf(site, sizeof(site), "%lld", (long long)r->scratch_id);
+		j = vb_job(r);
+		db_add(j, Q_WIDGET_OTP_CREATE, 3, site, r->scratch, hash);
+		return (vb_db_submit(r, j, 3));
+	case 3:
+		return (widget_otp_send(r));
+	case 4:
+		if (!wmail_result(r, &ok, err, sizeof(err)))
+			return (VB_WAIT);
+		sodium_memzero(r->scratch2, sizeof(r->scratch2));
+		if (!ok) {
+			vb_log(LOG_NOTICE, "req %s: otp mail not sent: %s", r->reqid, err);
+			vb_error(r, 502, "mail_failed", "We could not send the code; try again in a moment");
+			return (VB_DONE);
+		}
+		vb_json(r, 202, WIDGET_OTP_SENT, sizeof(WIDGET_OTP_SENT) - 1);
+		return (VB_DONE);
+	}
+	fatal("widget_otp: step %d", r->step);
+}
+
+/* PUT /api/smtp {host, port, starttls, username?, password?, from_address} */
+int
+widget_smtp_save(struct vbreq *r)
+{
+	struct kore_json_item	*tls, *pwi;
+	const char		*host, *user, *from, *v;
+	unsigned char		 box[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 256];
+	char			 hex[sizeof(box) * 2 + 1], port[8];
+	int64_t			 p;
+	size_t			 n;
+	int			 bad = 0, rc;
+	struct db_job		*j;
+	struct sbuf		 b;
+
+	switch (r->step) {
+	case WIDGET_KEY_STEP:
+		if (!widget_key_loaded(r))
+			return (VB_DONE);
+		/* FALLTHROUGH */
+	case 0:
+		if (!vb_body_json(r))
+			return (VB_DONE);
+		host = widget_str(r->json.root, "host", 253, &bad);
+		if (bad || host == NULL || strspn(host, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(host))
+			return (widget_bad(r, "host", "host is a host name or address"));
+		if (!widget_int(r->json.root, "port", &p) || p < 1 || p > 65535)
+			return (widget_bad(r, "port", "port is 1 to 65535"));
+		tls = widget_member(r->json.root, "starttls");
+		if (tls != NULL && tls->type != KORE_JSON_TYPE_LITERAL)
+			return (widget_bad(r, "starttls", "starttls is true or false"));
+		user = widget_str(r->json.root, "username", 254, &bad);
+		if (bad)
+			return (widget_bad(r, "username", "username is up to 254 characters"));
+		from = widget_str(r->json.root, "from_address", 254, &bad);
+		if (bad || from == NULL || !util_email_valid(from))
+			return (widget_bad(r, "from_address", "from_address is an e-mail address"));
+		pwi = vb_field(r, "password", 0);
+		if (pwi != NULL && (pwi->type != KORE_JSON_TYPE_STRING || strlen(pwi->data.string) > 256))
+			return (widget_bad(r, "password", "password is up to 256 characters"));
+		if (!widget_key(r, &rc))
+			return (rc);
+		hex[0] = '\0';
+		if (pwi != NULL && pwi->data.string[0] != '\0') {
+			n = strlen(pwi->data.string);
+			randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+			crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
+			    (const unsigned char *)pwi->data.string, n, box, widget_smtp_key);
+			sodium_bin2hex(hex, sizeof(hex), box,
+			    crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n);
+			sodium_memzero(box, sizeof(box));
+		}
+		(void)snprintf(port, sizeof(port), "%lld", (long long)p);
+		j = vb_job(r);
+		db_add(j, Q_SMTP_SAVE, 6, host, port,
+		    tls == NULL || tls->data.literal == KORE_JSON_TRUE ? "true" : "false", user,
+		    pwi == NULL ? NULL : hex, from);
+		sodium_memzero(hex, sizeof(hex));
+		return (vb_db_submit(r, j, 1));
+	case 1:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		v = db_value(r->job, 0, 0, 0);
+		sbuf_init(&b);
+		sbuf_adds(&b, "{\"smtp\":");
+		sbuf_adds(&b, v ? v : "{}");
+		sbuf_addc(&b, '}');
+		vb_json(r, 200, b.data, b.len);
+		sbuf_free(&b);
+		return (VB_DONE);
+	}
+	fatal("widget_smtp_save: step %d", r->step);
+}
+
 /* Starts the session once the mode is satisfied. */
 static int
 widget_session_open(struct vbreq *r)
@@ -754,6 +1097,8 @@ widget_session_mode(struct vbreq *r)
 	} else if (strcmp(mode, "token") == 0) {
 		if (!widget_token(r, &ttl))
 			return (VB_DONE);
+	} else if (strcmp(mode, "email_otp") == 0) {
+		return (widget_otp_check(r));
 	} else {
 		vb_error(r, 503, "site_misconfigured", "This site's sign-in mode is not available");
 		return (VB_DONE);
@@ -838,6 +1183,8 @@ widget_session(struct vbreq *r)
 			return (VB_DONE);
 		}
 		return (widget_session_open(r));
+	case 5:
+		return (widget_otp_checked(r));
 	case 4:
 		if (vb_db_error(r))
 			return (VB_DONE);
@@ -978,7 +1325,7 @@ widget_appearance(struct vbreq *r)
 int
 widget_auth(struct vbreq *r)
 {
-	static const char	*modes[] = { "anonymous", "captcha", "token" };
+	static const char	*modes[] = { "anonymous", "captcha", "email_otp", "token" };
 	const char		*mode, *alg, *pk, *aud;
 	unsigned char		 raw[40];
 	char			 std[64];
@@ -996,7 +1343,7 @@ widget_auth(struct vbreq *r)
 		if (strcmp(mode, modes[i]) == 0)
 			break;
 	if (bad || mode == NULL || i == sizeof(modes) / sizeof(modes[0]))
-		return (widget_bad(r, "mode", "mode is anonymous, captcha or token"));
+		return (widget_bad(r, "mode", "mode is anonymous, captcha, email_otp or token"));
 	alg = widget_str(r->json.root, "alg", 10, &bad);
 	if (bad || (alg != NULL && strcmp(alg, "EdDSA") != 0 && strcmp(alg, "HS256") != 0))
 		return (widget_bad(r, "alg", "alg is EdDSA or HS256"));

@@ -12,6 +12,11 @@
 --    customers); conversations carry context (what the customer's browser
 --    told us, ≤ 8 KB), importance (0–100 VIP value from the host's token,
 --    for the queue priority) and auth_mode (how the customer was admitted).
+--  * smtp_settings: one outgoing mail server per organisation (one-time
+--    codes); the password is sealed by the C side (libsodium secretbox under
+--    a key derived from the master secret) and never leaves the server.
+--  * widget_otps: one-time codes for e-mail sign-in, stored as HMACs, valid
+--    10 minutes, 5 attempts, single use.
 
 CREATE TABLE server_secrets (
 	name		text PRIMARY KEY CHECK (name ~ '^[a-z_]{1,40}$'),
@@ -207,6 +212,118 @@ BEGIN
 	RETURN jsonb_build_object('conversation_id', p_conv);
 END $$;
 
+-- Outgoing mail (e-mail one-time codes) ----------------------------------------
+
+CREATE TABLE smtp_settings (
+	tenant_id	bigint PRIMARY KEY DEFAULT vb_tenant() REFERENCES organisations(id),
+	host		text NOT NULL CHECK (host ~ '^[A-Za-z0-9.-]{1,253}$'),
+	port		int NOT NULL CHECK (port BETWEEN 1 AND 65535),
+	starttls	boolean NOT NULL DEFAULT true,
+	username	text CHECK (length(username) <= 254),
+	password_sealed	bytea CHECK (length(password_sealed) <= 600),
+	from_address	text NOT NULL CHECK (length(from_address) <= 254),
+	updated_at	timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE widget_otps (
+	id		bigserial PRIMARY KEY,
+	tenant_id	bigint NOT NULL,
+	site_id		bigint NOT NULL,
+	email		text NOT NULL CHECK (length(email) <= 254),
+	code_hash	bytea NOT NULL,
+	attempts	int NOT NULL DEFAULT 0,
+	expires_at	timestamptz NOT NULL,
+	used_at		timestamptz,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	FOREIGN KEY (tenant_id, site_id) REFERENCES sites(tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX widget_otps_lookup ON widget_otps (site_id, email, id DESC);
+
+DO $$
+DECLARE t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['smtp_settings', 'widget_otps']
+	LOOP
+		EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (tenant_id = vb_tenant()) '
+		    'WITH CHECK (tenant_id = vb_tenant())', t);
+		EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO vb_app', t);
+	END LOOP;
+END $$;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO vb_app;
+
+CREATE FUNCTION vb_smtp_json() RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN coalesce((SELECT jsonb_build_object('host', host, 'port', port, 'starttls', starttls,
+	    'username', username, 'has_password', password_sealed IS NOT NULL,
+	    'from_address', from_address, 'updated_at', updated_at)
+	    FROM smtp_settings WHERE tenant_id = vb_tenant()), '{}');
+END $$;
+
+-- p_password: NULL keeps the stored one, an empty value removes it.
+CREATE FUNCTION vb_smtp_save(p_host text, p_port int, p_starttls boolean, p_username text,
+    p_password bytea, p_from text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE before jsonb; after jsonb;
+BEGIN
+	before := vb_smtp_json();
+	INSERT INTO smtp_settings (tenant_id, host, port, starttls, username, password_sealed, from_address)
+	VALUES (vb_tenant(), p_host, p_port, p_starttls, p_username, nullif(p_password, ''), p_from)
+	ON CONFLICT (tenant_id) DO UPDATE SET host = EXCLUDED.host, port = EXCLUDED.port,
+	    starttls = EXCLUDED.starttls, username = EXCLUDED.username,
+	    password_sealed = CASE WHEN p_password IS NULL THEN smtp_settings.password_sealed
+		ELSE nullif(p_password, '') END,
+	    from_address = EXCLUDED.from_address, updated_at = now();
+	after := vb_smtp_json();
+	PERFORM vb_audit('smtp.update', 'smtp', vb_tenant()::text,
+	    CASE WHEN before = '{}' THEN NULL ELSE before - 'updated_at' END, after - 'updated_at');
+	RETURN after;
+END $$;
+
+-- A new code for (site, e-mail): earlier unused ones die; at most 3 a
+-- 10 minutes per address. Answers what the C side needs to send it.
+CREATE FUNCTION vb_widget_otp_create(p_site bigint, p_email text, p_hash bytea) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE s sites; m smtp_settings;
+BEGIN
+	SELECT * INTO s FROM sites WHERE id = p_site;
+	IF NOT FOUND THEN PERFORM vb_fail(404, 'unknown_site', 'Unknown site key'); END IF;
+	SELECT * INTO m FROM smtp_settings WHERE tenant_id = s.tenant_id;
+	IF NOT FOUND THEN
+		PERFORM vb_fail(503, 'mail_not_configured', 'E-mail codes are not set up for this site');
+	END IF;
+	IF (SELECT count(*) FROM widget_otps WHERE site_id = p_site AND email = p_email
+	    AND created_at > now() - interval '10 minutes') >= 3 THEN
+		PERFORM vb_fail(429, 'too_many_codes', 'Too many codes for this address; wait a few minutes');
+	END IF;
+	UPDATE widget_otps SET used_at = now() WHERE site_id = p_site AND email = p_email AND used_at IS NULL;
+	INSERT INTO widget_otps (tenant_id, site_id, email, code_hash, expires_at)
+	VALUES (s.tenant_id, p_site, p_email, p_hash, now() + interval '10 minutes');
+	RETURN jsonb_build_object('host', m.host, 'port', m.port, 'starttls', m.starttls,
+	    'username', m.username, 'password', encode(m.password_sealed, 'hex'),
+	    'from', m.from_address, 'site_name', s.name);
+END $$;
+
+-- Checks a code. Answers ok (and spends it), wrong (one attempt more),
+-- too_many, expired or none; never raises, so a wrong attempt is counted.
+CREATE FUNCTION vb_widget_otp_check(p_site bigint, p_email text, p_hash bytea) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE o widget_otps;
+BEGIN
+	SELECT * INTO o FROM widget_otps WHERE site_id = p_site AND email = p_email
+	ORDER BY id DESC LIMIT 1 FOR UPDATE;
+	IF NOT FOUND OR o.used_at IS NOT NULL THEN RETURN 'none'; END IF;
+	IF o.expires_at <= now() THEN RETURN 'expired'; END IF;
+	IF o.attempts >= 5 THEN RETURN 'too_many'; END IF;
+	IF o.code_hash <> p_hash THEN
+		UPDATE widget_otps SET attempts = attempts + 1 WHERE id = o.id;
+		RETURN CASE WHEN o.attempts + 1 >= 5 THEN 'too_many' ELSE 'wrong' END;
+	END IF;
+	UPDATE widget_otps SET used_at = now() WHERE id = o.id;
+	RETURN 'ok';
+END $$;
+
+REVOKE EXECUTE ON FUNCTION vb_widget_otp_create(bigint, text, bytea) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vb_widget_otp_check(bigint, text, bytea) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vb_widget_site(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vb_widget_session_open(bigint, text, bytea, uuid, jsonb, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vb_widget_context(bytea, bigint, jsonb) FROM PUBLIC;

@@ -336,3 +336,97 @@ test('context: sent with the session and on page change, validated, 8 KB at most
 	const pre = await fetch(BASE + '/api/widget/context', { method: 'OPTIONS', headers: { origin: ORIGIN } });
 	assert.equal(pre.status, 204);
 });
+
+test('e-mail code: SMTP settings sealed and audited, code sent, wrong/expired/too many/reused refused', async () => {
+	const { smtpSink } = await import('../lib/smtpsink.mjs');
+	const sink = await smtpSink();
+	try {
+		const { admin } = await newOrg();
+		const s = await site(admin);
+		assert.equal((await admin.put(`/api/sites/${s.id}/auth`, { mode: 'email_otp' })).status, 200);
+		// Not configured yet.
+		let r = await call('POST', '/api/widget/otp', { body: { site_key: s.site_key, email: 'ada@example.com' } });
+		assert.equal(r.status, 503);
+		assert.equal(code(r), 'mail_not_configured');
+
+		for (const [body, field] of [[{ host: 'mail example', port: 25, from_address: 'a@b.example' }, 'host'],
+		    [{ host: 'mail.example', port: 0, from_address: 'a@b.example' }, 'port'],
+		    [{ host: 'mail.example', port: 25, from_address: 'nobody' }, 'from_address'],
+		    [{ host: 'mail.example', port: 25, starttls: 'yes', from_address: 'a@b.example' }, 'starttls'],
+		    [{ host: 'mail.example', port: 25, password: 'x'.repeat(300), from_address: 'a@b.example' }, 'password']]) {
+			r = await admin.put('/api/smtp', body);
+			assert.equal(r.status, 422, JSON.stringify(body));
+			assert.equal(r.json.error.field, field);
+		}
+		r = await admin.put('/api/smtp', { host: '127.0.0.1', port: sink.port, starttls: false,
+		    username: 'relay-user', password: 'S3cret-Relay-Pw', from_address: 'chat@bank.example' });
+		assert.equal(r.status, 200, JSON.stringify(r.json));
+		assert.equal(r.json.smtp.has_password, true);
+		assert.ok(!JSON.stringify(r.json).includes('S3cret'), 'the password is never answered');
+		assert.ok(!JSON.stringify((await admin.get('/api/smtp')).json).includes('S3cret'));
+		assert.ok(!sql(`SELECT encode(password_sealed, 'escape') FROM smtp_settings`).includes('S3cret-Relay-Pw'), 'sealed at rest');
+		assert.ok(!sql("SELECT string_agg(coalesce(before::text, '') || after::text, ' ') FROM audit_log WHERE action = 'smtp.update'").includes('S3cret'));
+		assert.equal(sql(`SELECT after->>'host' FROM audit_log WHERE action = 'smtp.update' ORDER BY id DESC LIMIT 1`), '127.0.0.1');
+		// Saving without a password keeps it.
+		r = await admin.put('/api/smtp', { host: '127.0.0.1', port: sink.port, starttls: false, username: 'relay-user',
+		    from_address: 'chat@bank.example' });
+		assert.equal(r.json.smtp.has_password, true);
+
+		const email = unique('ada') + '@Example.com';
+		r = await call('POST', '/api/widget/otp', { body: { site_key: s.site_key, email } });
+		assert.equal(r.status, 202, JSON.stringify(r.json));
+		assert.equal(r.headers.get('access-control-allow-origin'), ORIGIN);
+		const mail = await sink.next((m) => m.to.includes(email.toLowerCase()));
+		assert.equal(mail.from, 'chat@bank.example');
+		assert.deepEqual(mail.auth, { user: 'relay-user', pass: 'S3cret-Relay-Pw' }, 'the sealed password opens');
+		const otp = /^\s+(\d{6})$/m.exec(mail.data)[1];
+		assert.match(mail.data, /Subject: Your chat code: \d{6}/);
+		assert.match(mail.data, /start a chat on Bank is:/);
+		assert.equal(sql(`SELECT count(*) FROM widget_otps WHERE code_hash = convert_to('${otp}', 'UTF8')`), '0', 'stored as an HMAC');
+
+		assert.equal(code(await session({ site_key: s.site_key })), 'otp_required');
+		assert.equal(code(await session({ site_key: s.site_key, email, code: '12345' })), 'invalid');
+		const wrong = otp === '000000' ? '000001' : '000000';
+		r = await session({ site_key: s.site_key, email, code: wrong });
+		assert.equal(r.status, 401);
+		assert.equal(code(r), 'otp_wrong');
+		r = await session({ site_key: s.site_key, email: email.toUpperCase(), code: otp });
+		assert.equal(r.status, 201, JSON.stringify(r.json));
+		assert.equal(sql(`SELECT c.email || '|' || v.auth_mode FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.id = ${r.json.conversation_id}`),
+		    `${email.toLowerCase()}|email_otp`);
+		assert.equal(code(await session({ site_key: s.site_key, email, code: otp })), 'otp_invalid', 'single use');
+
+		// Five wrong attempts end the code, even for the right one after.
+		await call('POST', '/api/widget/otp', { body: { site_key: s.site_key, email } });
+		const mail2 = await sink.next((m) => m !== mail && m.to.includes(email.toLowerCase()));
+		const otp2 = /^\s+(\d{6})$/m.exec(mail2.data)[1];
+		const bad = otp2 === '999999' ? '999998' : '999999';
+		for (let i = 0; i < 4; i++)
+			assert.equal(code(await session({ site_key: s.site_key, email, code: bad })), 'otp_wrong');
+		r = await session({ site_key: s.site_key, email, code: bad });
+		assert.equal(r.status, 429);
+		assert.equal(code(r), 'otp_too_many_attempts');
+		assert.equal(code(await session({ site_key: s.site_key, email, code: otp2 })), 'otp_too_many_attempts');
+
+		// Expired.
+		await call('POST', '/api/widget/otp', { body: { site_key: s.site_key, email } });
+		const mail3 = await sink.next((m) => m !== mail && m !== mail2 && m.to.includes(email.toLowerCase()));
+		const otp3 = /^\s+(\d{6})$/m.exec(mail3.data)[1];
+		sql(`UPDATE widget_otps SET expires_at = now() - interval '1 second' WHERE email = '${email.toLowerCase()}'`);
+		assert.equal(code(await session({ site_key: s.site_key, email, code: otp3 })), 'otp_expired');
+		// A fourth code within 10 minutes for the same address is refused.
+		assert.equal(code(await call('POST', '/api/widget/otp', { body: { site_key: s.site_key, email } })), 'too_many_codes');
+
+		// Wrong origin, unknown key, bad address, a site not in e-mail mode.
+		assert.equal(code(await call('POST', '/api/widget/otp', { origin: 'https://evil.example', body: { site_key: s.site_key, email } })), 'origin_not_allowed');
+		assert.equal(code(await call('POST', '/api/widget/otp', { body: { site_key: 'pk_nosuchkey0000000000', email } })), 'unknown_site');
+		assert.equal(code(await call('POST', '/api/widget/otp', { body: { site_key: s.site_key, email: 'a\r\nBcc: x@y.example' } })), 'invalid');
+		const plain = await site(admin, 'Plain');
+		assert.equal(code(await call('POST', '/api/widget/otp', { body: { site_key: plain.site_key, email } })), 'otp_not_used');
+		// Another organisation's admin sees their own (empty) settings.
+		const other = await newOrg();
+		assert.deepEqual((await other.admin.get('/api/smtp')).json, { smtp: {} });
+	} finally {
+		await sink.close();
+	}
+});
