@@ -225,7 +225,7 @@
 		}
 		if (frame)
 			return show(focus);
-		if (cfg.auth === 'captcha') {
+		if (/^(captcha|email_otp)$/.test(cfg.auth)) {
 			makeFrame();
 			return show(focus);
 		}
@@ -308,7 +308,7 @@
 		var old = kept(session.conversation_id);
 		newSession(function (err) {
 			reauthing = 0;
-			if (err == 'captcha_required') {
+			if (/^(captcha|otp)_required$/.test(err)) {
 				put('sessionStorage', 'vb.session', session = null);
 				init();
 			}
@@ -328,14 +328,15 @@
 			ready = 1;
 			init();
 		}
-		else if (m.type === 'vb-challenge')
-			api('challenge?site_key=' + cfg.site, 0, function (r, j) {
-				send({ type: 'vb-challenge', ok: r.ok, data: j });
+		else if (m.type === 'vb-call' && /^(challenge|otp)$/.test(m.path))
+			api(m.path + (m.email ? '' : '?site_key=' + cfg.site), m.email && { site_key: cfg.site, email: m.email },
+			    function (r, j) {
+				send({ type: 'vb-reply', path: m.path, ok: r.ok, data: j });
 			});
 		else if (m.type === 'vb-auth' && !session)
 			newSession(function (err) {
 				err ? send({ type: 'vb-auth-fail', code: err }) : init();
-			}, { altcha: String(m.altcha) });
+			}, { altcha: m.altcha, email: m.email, code: m.code });
 		else if (m.type === 'vb-close')
 			close(true);
 		else if (m.type === 'vb-unread') {

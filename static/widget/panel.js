@@ -7,9 +7,11 @@
 //                  visible, focus, store: {key: value}}
 //   page → panel  {type:'vb-auth-start', mode, color, look}   no session yet:
 //                  the customer must pass the site's check (CAPTCHA)
-//   panel → page  {type:'vb-challenge'}               fetch an ALTCHA challenge
-//   page → panel  {type:'vb-challenge', ok, data}     its answer
-//   panel → page  {type:'vb-auth', altcha}            start the session with it
+//   panel → page  {type:'vb-call', path:'challenge'}  fetch an ALTCHA challenge
+//   panel → page  {type:'vb-call', path:'otp', email} e-mail a one-time code
+//   page → panel  {type:'vb-reply', path, ok, data}   the server's answer
+//   panel → page  {type:'vb-auth', altcha} / {type:'vb-auth', email, code}
+//                                                     start the session with it
 //   page → panel  {type:'vb-auth-fail', code}         refused (then vb-init on success)
 // look = the site's appearance {logo_url, greeting, …} (admin → Sites).
 //   page → panel  {type:'vb-show', focus} / {type:'vb-hide'}
@@ -65,7 +67,7 @@ const log = h('div', { class: 'log', id: 'vb-log', role: 'log', 'aria-live': 'po
 const waiting = h('div', { class: 'waiting-slot', role: 'status' });
 const typingSlot = h('div', { class: 'typing-slot', role: 'status' });
 const greetingText = h('p', { class: 'greeting__text' }, t('panel.greeting'));
-const authSlot = h('div', { class: 'auth-slot', role: 'status' });
+const authSlot = h('div', { class: 'auth-slot' });
 const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0', role: 'region',
     'aria-labelledby': 'vb-log-label' },
     h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
@@ -132,19 +134,23 @@ window.addEventListener('message', (e) => {
 	}
 	if (m.type === 'vb-auth-start' && !chat && (!parentOrigin || e.origin === parentOrigin)) {
 		parentOrigin = e.origin;
+		// Only sent when the customer has just opened the chat.
+		visible = true;
 		if (typeof m.color === 'string')
 			applyColor(m.color);
 		applyLook(m.look);
 		if (m.mode === 'captcha')
 			captcha();
-		if (m.visible)
-			show(false);
+		else if (m.mode === 'email_otp')
+			emailForm();
 		return;
 	}
 	if (e.origin !== parentOrigin)
 		return;
-	if (m.type === 'vb-challenge')
+	if (m.type === 'vb-reply' && m.path === 'challenge')
 		solve(m);
+	else if (m.type === 'vb-reply' && m.path === 'otp')
+		codeSent(m);
 	else if (m.type === 'vb-auth-fail')
 		authFailed(m.code);
 	else if (m.type === 'vb-show')
@@ -240,12 +246,133 @@ function captcha() {
 	clear(authSlot);
 	const bar = h('progress', { class: 'auth__progress', max: 100, value: 0,
 	    'aria-labelledby': 'vb-auth-text' });
-	authSlot.appendChild(h('div', { class: 'auth' },
+	authSlot.appendChild(h('div', { class: 'auth', role: 'status' },
 	    h('p', { class: 'auth__text', id: 'vb-auth-text' },
 		h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('auth.checking')),
 	    bar));
 	authSlot.dataset.state = 'checking';
-	post({ type: 'vb-challenge' });
+	post({ type: 'vb-call', path: 'challenge' });
+}
+
+// ---------------------------------------------------------------- e-mail code (W3)
+
+// The site admits customers who prove their e-mail address: the customer
+// gives it, the server e-mails a 6-digit code (valid 10 minutes, 5 tries),
+// the customer types it and the chat starts with the address recorded.
+let otpEmail = '';
+
+function authForm({ id, label, hint, input, submit, extra, onSubmit }) {
+	const err = h('p', { class: 'auth__error', id: `${id}-error`, role: 'alert' });
+	input.setAttribute('aria-describedby', [hint && `${id}-hint`, `${id}-error`].filter(Boolean).join(' '));
+	const form = h('form', { class: 'auth auth__form', novalidate: true, id },
+	    h('label', { class: 'auth__label', for: input.id }, label),
+	    hint ? h('p', { class: 'auth__hint', id: `${id}-hint` }, hint) : null,
+	    h('div', { class: 'auth__row' }, input,
+		h('button', { type: 'submit', class: 'btn', id: `${id}-submit` }, submit)),
+	    err, extra || null);
+	form.addEventListener('submit', (e) => {
+		e.preventDefault();
+		if (form.dataset.busy)
+			return;
+		onSubmit((msg) => {
+			err.textContent = msg || '';
+			if (msg)
+				input.setAttribute('aria-invalid', 'true');
+			else
+				input.removeAttribute('aria-invalid');
+		}, (busy) => {
+			if (busy)
+				form.dataset.busy = '1';
+			else
+				delete form.dataset.busy;
+			form.querySelector('button[type=submit]').disabled = Boolean(busy);
+		});
+	});
+	return form;
+}
+
+function errorText(code, fallback) {
+	const key = `auth.error.${code}`;
+	return t(key) !== key ? t(key) : t(fallback);
+}
+
+function emailForm(message) {
+	composer.hidden = true;
+	clear(authSlot);
+	authSlot.dataset.state = 'email';
+	const input = h('input', { type: 'email', id: 'vb-otp-email', class: 'auth__input', autocomplete: 'email',
+	    required: true, maxLength: 254, value: otpEmail, spellcheck: 'false' });
+	const form = authForm({ id: 'vb-otp-email-form', label: t('auth.emailLabel'), hint: t('auth.emailHint'),
+	    input, submit: t('auth.sendCode'), onSubmit(setError, setBusy) {
+		const v = input.value.trim();
+		if (!/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/.test(v) || v.length > 254) {
+			setError(t('auth.emailInvalid'));
+			input.focus();
+			return;
+		}
+		setError('');
+		setBusy(true);
+		otpEmail = v;
+		post({ type: 'vb-call', path: 'otp', email: v });
+	} });
+	authSlot.appendChild(form);
+	if (message)
+		form.querySelector('.auth__error').textContent = message;
+	if (visible)
+		input.focus();
+}
+
+function codeSent(m) {
+	if (!m.ok) {
+		emailForm(errorText(m.data && m.data.error && m.data.error.code, 'auth.sendFailed'));
+		return;
+	}
+	codeForm();
+}
+
+function codeForm() {
+	clear(authSlot);
+	authSlot.dataset.state = 'code';
+	const input = h('input', { type: 'text', id: 'vb-otp-code', class: 'auth__input auth__input--code',
+	    inputmode: 'numeric', autocomplete: 'one-time-code', maxLength: 6, required: true,
+	    pattern: '[0-9]{6}' });
+	const other = h('button', { type: 'button', class: 'auth__link', id: 'vb-otp-again',
+	    onClick: () => emailForm() }, t('auth.otherAddress'));
+	const form = authForm({ id: 'vb-otp-code-form', label: t('auth.codeLabel'),
+	    hint: t('auth.codeHint', { email: otpEmail }), input, submit: t('auth.startChat'), extra: other,
+	    onSubmit(setError, setBusy) {
+		const v = input.value.replace(/\s+/g, '');
+		if (!/^\d{6}$/.test(v)) {
+			setError(t('auth.codeInvalid'));
+			input.focus();
+			return;
+		}
+		setError('');
+		setBusy(true);
+		post({ type: 'vb-auth', email: otpEmail, code: v });
+	} });
+	authSlot.appendChild(form);
+	input.focus();
+}
+
+// A refused code: say why where the customer is typing.
+function otpFailed(code) {
+	if (/^otp_(too_many_attempts|expired|invalid)$/.test(code)) {
+		emailForm(errorText(code, 'auth.failed'));
+		return;
+	}
+	const form = authSlot.querySelector('#vb-otp-code-form');
+	if (!form) {
+		emailForm(errorText(code, 'auth.failed'));
+		return;
+	}
+	delete form.dataset.busy;
+	form.querySelector('button[type=submit]').disabled = false;
+	const input = form.querySelector('input');
+	form.querySelector('.auth__error').textContent = errorText(code, 'auth.failed');
+	input.setAttribute('aria-invalid', 'true');
+	input.select();
+	input.focus();
 }
 
 function solve(m) {
@@ -280,6 +407,10 @@ function solve(m) {
 }
 
 function authFailed(code) {
+	if (authSlot.dataset.state === 'code' || authSlot.dataset.state === 'email') {
+		otpFailed(code);
+		return;
+	}
 	clear(authSlot);
 	authSlot.dataset.state = 'failed';
 	const key = `auth.error.${code}`;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { sql, newOrg } from '../lib/vb.mjs';
+import { smtpSink } from '../lib/smtpsink.mjs';
 import { launch, newPage, axeCheck, screenshot, login, goto, BASE, TIMEOUT, OUT } from './lib.mjs';
 
 const DEMO = `http://127.0.0.2:${new URL(BASE).port}`;
@@ -73,7 +74,7 @@ test('a customer passes the CAPTCHA on the demo page and chats; appearance and c
 	// The check is announced (role=status) while the worker searches.
 	const checking = frame.getByText('Checking you are human…');
 	await checking.waitFor({ state: 'attached' });
-	assert.equal(await frame.locator('.auth-slot').getAttribute('role'), 'status');
+	assert.equal(await frame.locator('.auth').getAttribute('role'), 'status');
 	assert.equal(await frame.locator('progress.auth__progress').getAttribute('aria-labelledby'), 'vb-auth-text');
 	await axeCheck(frame, 'the panel while checking');
 	await frame.locator('.panel[data-state="online"]').waitFor();
@@ -137,6 +138,61 @@ test('at 375 px the check fills the screen and stays accessible', async () => {
 	await context.close();
 });
 
+test('a customer proves their e-mail address with a one-time code, then chats', async () => {
+	const sink = await smtpSink();
+	const tenant = sql(`SELECT tenant_id FROM sites WHERE id = ${siteId}`);
+	const hadSmtp = sql(`SELECT count(*) FROM smtp_settings WHERE tenant_id = ${tenant}`) !== '0';
+	assert.ok(!hadSmtp, 'the demo organisation has no mail server of its own');
+	sql(`INSERT INTO smtp_settings (tenant_id, host, port, starttls, from_address)
+	    VALUES (${tenant}, '127.0.0.1', ${sink.port}, false, 'chat@harbour.example')`);
+	sql(`UPDATE sites SET settings = settings || '{"auth": {"mode": "email_otp"}}' WHERE id = ${siteId}`);
+	try {
+		const { page, context } = await newPage(browser, { width: 1280, height: 800 });
+		await page.goto(DEMO + '/');
+		await page.locator('#vb-widget').waitFor({ state: 'attached' });
+		await page.waitForFunction(() => document.getElementById('vb-widget').getBoundingClientRect().left < 100);
+		await tabToLauncher(page);
+		await page.keyboard.press('Enter');
+		const frame = await panelFrame(page);
+		const email = frame.locator('#vb-otp-email');
+		await email.waitFor();
+		await frame.waitForFunction(() => document.activeElement?.id === 'vb-otp-email');
+		await axeCheck(frame, 'the e-mail form');
+		await page.keyboard.type('not-an-address');
+		await page.keyboard.press('Enter');
+		await frame.getByText('Enter an e-mail address like name@example.com.').waitFor();
+		assert.equal(await email.getAttribute('aria-invalid'), 'true');
+		await email.fill('grace@example.com');
+		await page.keyboard.press('Enter');
+		const mail = await sink.next((m) => m.to.includes('grace@example.com'));
+		const code = /^\s+(\d{6})$/m.exec(mail.data)[1];
+		const input = frame.locator('#vb-otp-code');
+		await input.waitFor();
+		await frame.getByText('We sent a 6-digit code to grace@example.com.').waitFor();
+		await axeCheck(frame, 'the code form');
+		await page.waitForTimeout(250);
+		await page.screenshot({ path: path.join(OUT, 'widgetauth-otp-1280.png'), animations: 'disabled' });
+		await input.fill(code === '000000' ? '000001' : '000000');
+		await page.keyboard.press('Enter');
+		await frame.getByText('That code is not right.').waitFor();
+		await input.fill(code);
+		await page.keyboard.press('Enter');
+		await frame.locator('.panel[data-state="online"]').waitFor();
+		await frame.locator('#vb-input').fill('Hello, I am Grace');
+		await frame.locator('#vb-input').press('Enter');
+		await frame.locator('.row--me .msg__status--sent').waitFor();
+		const sess = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vb.session')));
+		assert.equal(sql(`SELECT c.email || '|' || v.auth_mode FROM conversations v JOIN customers c ON c.id = v.customer_id
+		    WHERE v.id = ${sess.conversation_id}`), 'grace@example.com|email_otp');
+		assert.deepEqual(page.errors, []);
+		await context.close();
+	} finally {
+		sql(`DELETE FROM smtp_settings WHERE tenant_id = ${tenant}`);
+		sql(`UPDATE sites SET settings = settings || '{"auth": {"mode": "captcha"}}' WHERE id = ${siteId}`);
+		await sink.close();
+	}
+});
+
 test('an admin sets the appearance (contrast checked) and token sign-in on the sites page', async () => {
 	const org = await newOrg('Widget admin');
 	const r = await org.admin.post('/api/sites', { name: 'Main site', allowed_origins: ['https://www.example.com'] });
@@ -173,6 +229,23 @@ test('an admin sets the appearance (contrast checked) and token sign-in on the s
 	await page.locator('#wa-auth-save').click();
 	await page.locator('#wa-auth-save').waitFor({ state: 'detached' });
 	assert.equal(sql(`SELECT settings->'auth'->>'alg' FROM sites WHERE id = ${site.id}`), 'HS256');
+
+	// The organisation's mail server for e-mail codes; the password is sealed.
+	await page.getByText('No mail server yet').waitFor();
+	await page.locator('#smtp-edit').click();
+	await page.locator('#smtp-host').fill('smtp.example.com');
+	await page.locator('#smtp-port').fill('587');
+	await page.locator('#smtp-user').fill('chat-relay');
+	await page.locator('#smtp-password').fill('Relay-Secret-9');
+	await page.locator('#smtp-from').fill('chat@example.com');
+	await axeCheck(page, 'the mail server dialog');
+	await page.locator('#smtp-save').click();
+	await page.getByText('chat-relay — password stored').waitFor();
+	assert.equal(sql(`SELECT host || ':' || port || ':' || starttls FROM smtp_settings WHERE tenant_id = ${org.tenant}`),
+	    'smtp.example.com:587:true');
+	assert.ok(!sql(`SELECT encode(password_sealed, 'escape') FROM smtp_settings WHERE tenant_id = ${org.tenant}`).includes('Relay-Secret-9'));
+	await screenshot(page, 'widgetauth-admin-sites');
+	await axeCheck(page, 'the sites page with the mail card');
 	assert.deepEqual(page.errors, []);
 	await context.close();
 });

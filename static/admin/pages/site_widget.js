@@ -7,7 +7,7 @@
 
 import { t } from '../lib/i18n.js';
 import { api, idPath, errorMessage } from '../lib/api.js';
-import { h, button, field, openDialog, secretDialog, toast } from '../lib/ui.js';
+import { h, clear, button, field, checkbox, card, openDialog, secretDialog, toast } from '../lib/ui.js';
 
 // WCAG 2 contrast of white text on #rrggbb (the server checks the same).
 export function contrastWithWhite(hex) {
@@ -99,7 +99,7 @@ function tokenSnippet(site, auth) {
 async function authDialog(site) {
 	let auth = (await api.get(idPath('/api/sites', site.id, '/widget'))).auth || { mode: 'anonymous' };
 	const mode = field({ id: 'wa-mode', kind: 'select', label: t('siteWidget.mode'), value: auth.mode,
-	    hint: t('siteWidget.modeHint'), options: ['anonymous', 'captcha', 'token'].map((m) =>
+	    hint: t('siteWidget.modeHint'), options: ['anonymous', 'captcha', 'email_otp', 'token'].map((m) =>
 		({ value: m, label: t(`siteWidget.mode.${m}`) })) });
 	const complexity = field({ id: 'wa-complexity', type: 'number', label: t('siteWidget.complexity'),
 	    value: auth.complexity || 100000, hint: t('siteWidget.complexityHint'),
@@ -188,4 +188,84 @@ export function widgetActions(site, canWrite) {
 		button(t('siteWidget.signIn'), { size: 'sm', kind: 'secondary', iconName: 'lock',
 		    srSuffix: site.name, attrs: { 'data-action': 'sign-in' }, onClick: () => authDialog(site) }),
 	];
+}
+
+// The organisation's outgoing mail server, for e-mail one-time codes. The
+// password is sealed on the server and never shown again: leave the field
+// empty to keep it.
+export function mailCard(canWrite) {
+	const body = h('div', { class: 'mail-summary' });
+	const edit = canWrite ? button(t('action.edit'), { size: 'sm', kind: 'secondary', iconName: 'edit',
+	    id: 'smtp-edit', srSuffix: t('siteWidget.mailTitle'), onClick: () => dialog() }) : null;
+	const el = card({ title: t('siteWidget.mailTitle'), description: t('siteWidget.mailDesc'),
+	    actions: edit, body, cls: 'mail-card' });
+	let cur = {};
+
+	function draw() {
+		clear(body);
+		if (!cur.host) {
+			body.append(h('p', { class: 'muted' }, t('siteWidget.mailNone')));
+			return;
+		}
+		body.append(h('dl', { class: 'mail-summary__list' },
+		    h('dt', null, t('siteWidget.mailServer')), h('dd', null, `${cur.host}:${cur.port}` +
+			(cur.starttls ? ` (${t('siteWidget.mailStarttls')})` : '')),
+		    h('dt', null, t('siteWidget.mailFrom')), h('dd', null, cur.from_address),
+		    h('dt', null, t('siteWidget.mailUser')), h('dd', null, cur.username ?
+			`${cur.username} — ${cur.has_password ? t('siteWidget.mailPwSet') : t('siteWidget.mailPwNone')}` :
+			t('siteWidget.mailNoUser'))));
+	}
+
+	async function load() {
+		try {
+			cur = (await api.get('/api/smtp')).smtp || {};
+		} catch {
+			cur = {};
+		}
+		draw();
+	}
+
+	function dialog() {
+		const host = field({ id: 'smtp-host', label: t('siteWidget.mailHost'), required: true,
+		    value: cur.host || '', attrs: { spellcheck: false, autocapitalize: 'none', maxLength: 253 } });
+		const port = field({ id: 'smtp-port', type: 'number', label: t('siteWidget.mailPort'), required: true,
+		    value: cur.port || 587, attrs: { min: 1, max: 65535, inputmode: 'numeric' } });
+		const tls = checkbox({ id: 'smtp-starttls', name: 'starttls', value: '1',
+		    label: t('siteWidget.mailStarttlsLabel'), checked: cur.host ? Boolean(cur.starttls) : true });
+		const user = field({ id: 'smtp-user', label: t('siteWidget.mailUser'), value: cur.username || '',
+		    autocomplete: 'off', attrs: { spellcheck: false, autocapitalize: 'none', maxLength: 254 } });
+		const pw = field({ id: 'smtp-password', type: 'password', label: t('siteWidget.mailPassword'),
+		    autocomplete: 'new-password', hint: cur.has_password ? t('siteWidget.mailPasswordKeep') : null,
+		    attrs: { maxLength: 256 } });
+		const from = field({ id: 'smtp-from', type: 'email', label: t('siteWidget.mailFrom'), required: true,
+		    value: cur.from_address || '', attrs: { maxLength: 254 } });
+		const fields = { host, port, username: user, password: pw, from_address: from };
+		openDialog({
+			title: t('siteWidget.mailTitle'),
+			content: h('div', { class: 'form-stack' }, host.el, port.el, tls.el, user.el, pw.el, from.el),
+			submitLabel: t('action.saveChanges'),
+			submitId: 'smtp-save',
+			async onSubmit() {
+				const body = { host: host.input.value.trim(), port: Number(port.input.value),
+				    starttls: tls.input.checked, from_address: from.input.value.trim() };
+				if (user.input.value.trim())
+					body.username = user.input.value.trim();
+				if (pw.input.value)
+					body.password = pw.input.value;
+				else if (!body.username)
+					body.password = '';
+				try {
+					cur = (await api.put('/api/smtp', body)).smtp || {};
+				} catch (err) {
+					return fieldError(err, fields);
+				}
+				draw();
+				toast(t('siteWidget.mailSaved'));
+				return true;
+			},
+		});
+	}
+
+	load();
+	return el;
 }

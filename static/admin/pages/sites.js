@@ -8,7 +8,7 @@ import {
 	h, clear, button, field, openDialog, confirmDialog, pageHeader, emptyState,
 	loading, errorBlock, toast, copyButton, icon, uid, sortBy,
 } from '../lib/ui.js';
-import { widgetActions } from './site_widget.js';
+import { widgetActions, mailCard } from './site_widget.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -52,6 +52,7 @@ export async function render(root, ctx) {
 	    actions: createBtn }));
 	const host = h('div', { class: 'site-list' });
 	root.append(host);
+	root.append(mailCard(canWrite));
 	let sites = [];
 
 	async function load(focusId) {
