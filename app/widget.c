@@ -1144,6 +1144,12 @@ widget_session(struct vbreq *r)
 			    "correlation_id");
 			return (VB_DONE);
 		}
+		/* A bad context is refused before any single-use proof is spent. */
+		sbuf_init(&b);
+		rc = widget_context_field(r, &b, 0);
+		sbuf_free(&b);
+		if (!rc)
+			return (VB_DONE);
 		if (!widget_key(r, &rc))
 			return (rc);
 		return (vb_rds(r, 1, "EVAL %s 1 vb:wsess:%s 60",

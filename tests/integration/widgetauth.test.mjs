@@ -182,6 +182,8 @@ test('captcha: ALTCHA challenge, single-use solution, forged and expired ones re
 	assert.equal(code(await session({ site_key: s.site_key, altcha: payload({ algorithm: 'SHA-1' }) })), 'captcha_invalid');
 	assert.equal(code(await session({ site_key: s.site_key, altcha: 'x'.repeat(5000) })), 'captcha_invalid');
 
+	// A bad context is refused before the solution is spent.
+	assert.equal((await session({ site_key: s.site_key, altcha: good, context: { device: 5 } })).status, 422);
 	w = await session({ site_key: s.site_key, altcha: good });
 	assert.equal(w.status, 201, JSON.stringify(w.json));
 	assert.equal(sql(`SELECT auth_mode FROM conversations WHERE id = ${w.json.conversation_id}`), 'captcha');
