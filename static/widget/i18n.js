@@ -21,6 +21,7 @@ const en = {
 
 	'status.connecting': 'Connecting…',
 	'status.online': 'Online',
+	'status.signIn': 'Before we start',
 	'status.reconnecting': 'Reconnecting…',
 	'status.offlineShort': 'Offline',
 	'status.offline': 'You are offline. We will reconnect when your connection is back.',

@@ -394,7 +394,7 @@
 		if (e)
 			setup({ site: e.getAttribute('data-vb-site'), position: e.getAttribute('data-vb-position'),
 			    color: e.getAttribute('data-vb-color'), lang: e.getAttribute('data-vb-lang'),
-			    token: e.getAttribute('data-vb-token') });
+			    token: e.getAttribute('data-vb-token') || e.getAttribute('data-token') });
 	}
 	fromElement();
 	if (!cfg && d.readyState === 'loading')

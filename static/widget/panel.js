@@ -136,6 +136,7 @@ window.addEventListener('message', (e) => {
 		parentOrigin = e.origin;
 		// Only sent when the customer has just opened the chat.
 		visible = true;
+		statusText.textContent = t('status.signIn');
 		if (typeof m.color === 'string')
 			applyColor(m.color);
 		applyLook(m.look);

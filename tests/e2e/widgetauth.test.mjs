@@ -2,7 +2,9 @@
 // (W19) in a real browser, on the Harbour Bank demo page (second loopback
 // origin). The demo site is switched to CAPTCHA mode with the default
 // complexity; the customer opens the chat, the panel solves the ALTCHA
-// challenge in a Web Worker while saying so, then the customer chats.
+// challenge in a Web Worker while saying so, then the customer chats. Also:
+// e-mail one-time codes (a local SMTP sink), a token fetched by the host
+// page from its own server, and the admin dialogs on /admin/sites.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -248,4 +250,60 @@ test('an admin sets the appearance (contrast checked) and token sign-in on the s
 	await axeCheck(page, 'the sites page with the mail card');
 	assert.deepEqual(page.errors, []);
 	await context.close();
+});
+
+test('a signed-in customer of the host site chats with a token the page fetches from its server', async () => {
+	const http = await import('node:http');
+	const crypto = await import('node:crypto');
+	const org = await newOrg('Token bank');
+	const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+	let origin = '';
+	const b64u = (b) => Buffer.from(b).toString('base64url');
+	let site;
+	// The bank's server: a page with the inline command queue and a token
+	// endpoint that signs a fresh JWS for its logged-in customer.
+	const server = http.createServer((req, res) => {
+		if (req.url === '/chat-token') {
+			const now = Math.floor(Date.now() / 1000);
+			const input = b64u(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })) + '.' + b64u(JSON.stringify({
+			    sub: 'cust-1042', name: 'Ada Lovelace', email: 'ada@example.com', vip: 70,
+			    iat: now, exp: now + 120, jti: crypto.randomUUID(), aud: site.site_key }));
+			res.writeHead(200, { 'content-type': 'text/plain' });
+			res.end(input + '.' + b64u(crypto.sign(null, Buffer.from(input), privateKey)));
+			return;
+		}
+		const nonce = crypto.randomBytes(16).toString('base64');
+		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8',
+		    'content-security-policy': `default-src 'none'; script-src ${BASE} 'nonce-${nonce}'; connect-src ${BASE} 'self'; frame-src ${BASE}; base-uri 'none'` });
+		res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Token Bank</title>
+<script nonce="${nonce}">(window.vbq=window.vbq||[]).push(['init',{site:'${site.site_key}',
+  token:function(){return fetch('/chat-token').then(function(r){return r.text()})}}])</script>
+<script async src="${BASE}/widget/loader.js"></script></head><body><main><h1>Token Bank</h1></main></body></html>`);
+	});
+	await new Promise((r) => server.listen(0, '127.0.0.2', r));
+	origin = `http://127.0.0.2:${server.address().port}`;
+	try {
+		site = (await org.admin.post('/api/sites', { name: 'Token Bank', allowed_origins: [origin] })).json.site;
+		const x = publicKey.export({ format: 'jwk' }).x;
+		assert.equal((await org.admin.put(`/api/sites/${site.id}/auth`, { mode: 'token', public_key: x })).status, 200);
+		const { page, context } = await newPage(browser, { width: 1280, height: 800 });
+		await page.goto(origin + '/');
+		await page.locator('#vb-widget').waitFor({ state: 'attached' });
+		await tabToLauncher(page);
+		await page.keyboard.press('Enter');
+		const frame = await panelFrame(page);
+		await frame.locator('.panel[data-state="online"]').waitFor();
+		assert.equal(await frame.locator('.auth').count(), 0, 'no check for a signed-in customer');
+		await frame.locator('#vb-input').fill('Hello, it is Ada');
+		await frame.locator('#vb-input').press('Enter');
+		await frame.locator('.row--me .msg__status--sent').waitFor();
+		const sess = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vb.session')));
+		assert.equal(sql(`SELECT c.external_id || '|' || c.display_name || '|' || v.importance || '|' || v.auth_mode
+		    FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.id = ${sess.conversation_id}`),
+		    'cust-1042|Ada Lovelace|70|token');
+		assert.deepEqual(page.errors, []);
+		await context.close();
+	} finally {
+		server.close();
+	}
 });
