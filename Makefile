@@ -17,11 +17,11 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wmissing-prototypes \
 CFLAGS	+= -std=gnu11 -O2 -g -fPIC $(WARN) $(SANFLAGS) -I$(BUILD) -Iapp \
 	   -I/usr/include/postgresql $(KORE_FEATURES)
 LDFLAGS	+= $(SANFLAGS)
-LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lm
+LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lcurl -lm
 
 APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c app/hub.c \
-	  app/page.c app/ops.c app/util.c app/totp.c
-PURE_SRC = app/util.c app/totp.c
+	  app/page.c app/ops.c app/util.c app/totp.c app/wauth.c app/widget.c app/wmail.c
+PURE_SRC = app/util.c app/totp.c app/wauth.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
 QUERIES	= $(wildcard sql/queries/*.sql)
 

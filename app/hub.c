@@ -25,7 +25,6 @@
 #define HUB_TEXT_MAX	4000
 #define HUB_RATE	5	/* messages per second, sustained */
 #define HUB_BURST	20
-#define WIDGET_TTL	"12 hours"
 #define HUB_SEEN_MS	30000		/* presence touch at most this often */
 
 /*
@@ -1076,88 +1075,6 @@ hub_widget_preflight(struct vbreq *r)
 	http_response_header(r->req, "access-control-max-age", "600");
 	vb_json(r, 204, NULL, 0);
 	return (VB_DONE);
-}
-
-/*
- * POST /api/widget/session {site_key, correlation_id?} from the host page.
- * The browser sets Origin; it must be on the site's allow-list. Answers a
- * widget token (only its hash is stored) and the conversation to use.
- */
-int
-hub_widget_session(struct vbreq *r)
-{
-	struct kore_json_item	*corr;
-	const char		*origin, *key, *res, *rt;
-	char			 hash[65];
-	struct db_job		*j;
-	struct sbuf		 b;
-
-	switch (r->step) {
-	case 0:
-		if (!hub_origin_ok(r, &origin)) {
-			vb_error(r, 403, "origin_required", "A valid Origin header is required");
-			return (VB_DONE);
-		}
-		hub_cors(r, origin);
-		if (!vb_body_json(r) || (key = vb_str_field(r, "site_key", 4, 64)) == NULL)
-			return (VB_DONE);
-		if (!util_token_valid(key, 64)) {
-			vb_error_field(r, 404, "unknown_site", "Unknown site key", "site_key");
-			return (VB_DONE);
-		}
-		corr = vb_field(r, "correlation_id", 0);
-		if (corr != NULL && (corr->type != KORE_JSON_TYPE_STRING ||
-		    strlen(corr->data.string) != 36 ||
-		    strspn(corr->data.string, "0123456789abcdef-") != 36)) {
-			vb_error_field(r, 422, "invalid", "correlation_id must be a UUID",
-			    "correlation_id");
-			return (VB_DONE);
-		}
-		return (vb_rds(r, 1, "EVAL %s 1 vb:wsess:%s 60",
-		    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n",
-		    r->addr));
-	case 1:
-		(void)hub_origin_ok(r, &origin);
-		if (!r->rres.ok) {
-			vb_error(r, 503, "unavailable", "Chat is unavailable; try again shortly");
-			return (VB_DONE);
-		}
-		if (r->rres.ints[0] > 60) {
-			http_response_header(r->req, "retry-after", "60");
-			vb_error(r, 429, "too_many_attempts", "Too many new chats from this address");
-			return (VB_DONE);
-		}
-		util_random_token(r->login.token, VB_ID_LEN);
-		util_sha256_hex(r->login.token, strlen(r->login.token), hash);
-		corr = vb_field(r, "correlation_id", 0);
-		j = vb_job(r);
-		db_add(j, Q_WIDGET_SESSION, 4, vb_field(r, "site_key", 0)->data.string, origin,
-		    hash, corr ? corr->data.string : NULL);
-		/* The site's subjects and whether they are open (W4). */
-		db_add(j, Q_WIDGET_ROUTING, 1, vb_field(r, "site_key", 0)->data.string);
-		return (vb_db_submit(r, j, 2));
-	case 2:
-		if (vb_db_error(r))
-			return (VB_DONE);
-		if ((res = db_value(r->job, 0, 0, 0)) == NULL || res[0] != '{') {
-			vb_error(r, 500, "internal", "Something went wrong on our side");
-			return (VB_DONE);
-		}
-		sbuf_init(&b);
-		sbuf_adds(&b, "{\"token\":");
-		sbuf_json_str(&b, r->login.token);
-		sbuf_addc(&b, ',');
-		if ((rt = db_value(r->job, 1, 0, 0)) != NULL && rt[0] == '{' &&
-		    strlen(rt) > 2) {
-			sbuf_add(&b, rt + 1, strlen(rt) - 2);
-			sbuf_addc(&b, ',');
-		}
-		sbuf_adds(&b, res + 1);
-		vb_json(r, 201, b.data, b.len);
-		sbuf_free(&b);
-		return (VB_DONE);
-	}
-	fatal("hub_widget_session: step %d", r->step);
 }
 
 static void

@@ -107,9 +107,10 @@ page_csp(struct vbreq *r, const char *nonce, const char *frame_ancestors)
 
 	sbuf_init(&csp);
 	sbuf_addf(&csp, "default-src 'self'; script-src 'self' 'nonce-%s'; "
-	    "style-src 'self'; img-src 'self' data:; connect-src 'self' %s//%s; "
+	    "style-src 'self'; img-src 'self' data:%s; connect-src 'self' %s//%s; "
 	    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors %s",
-	    nonce, ws, strstr(vb_public_url(), "//") + 2,
+	    nonce, frame_ancestors ? " https:" : "",	/* the widget panel: a site's logo */
+	    ws, strstr(vb_public_url(), "//") + 2,
 	    frame_ancestors ? frame_ancestors : "'none'");
 	http_response_header(r->req, "content-security-policy", csp.data);
 	sbuf_free(&csp);

@@ -199,9 +199,11 @@ vb_onfree(struct http_request *req)
 	if (r->rds != NULL)
 		rds_orphan(r->rds);
 	pwtask_free(r);
+	wmail_free(r);
 	if (r->json_ok)
 		kore_json_cleanup(&r->json);
 	sbuf_free(&r->body);
+	sbuf_free(&r->ext);
 	for (i = 0; i < r->sess.nperms; i++)
 		kore_free(r->sess.perms[i]);
 	kore_free(r->sess.perms);

@@ -40,7 +40,7 @@ static struct vb_route routes[] = {
 	{ "GET", "/ws", RT_PUBLIC, NULL, hub_ws },
 	{ "GET", "/widget/panel", RT_PUBLIC, NULL, page_widget_panel },
 	{ "GET", "/widget/loader.js", RT_PUBLIC, NULL, page_loader },
-	{ "POST", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_session },
+	{ "POST", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, widget_session },
 	{ "OPTIONS", "/api/widget/session", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
 	{ "GET", "/metrics", RT_PUBLIC, NULL, ops_metrics },
 
@@ -209,6 +209,20 @@ static struct vb_route routes[] = {
 	      B("body", P_STR, 1, 4000), B("active", P_BOOL, 0, 0) } },
 	{ "DELETE", "/api/canned-replies/:id", 0, "queues.write", SQL, Q_CANNED_DELETE, 204,
 	    NULL, { PATH_ID } },
+	/* Widget authorisation, appearance and context (W1, W3, W19; app/widget.c) */
+	{ "GET", "/api/widget/config", RT_PUBLIC | RT_NOCSRF, NULL, widget_config },
+	{ "GET", "/api/widget/challenge", RT_PUBLIC | RT_NOCSRF, NULL, widget_challenge },
+	{ "POST", "/api/widget/context", RT_PUBLIC | RT_NOCSRF, NULL, widget_context },
+	{ "OPTIONS", "/api/widget/context", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
+	{ "GET", "/api/sites/:id/widget", 0, "sites.read", SQL, Q_SITE_WIDGET_GET, 200, NULL,
+	    { PATH_ID } },
+	{ "PUT", "/api/sites/:id/appearance", 0, "sites.write", widget_appearance },
+	{ "PUT", "/api/sites/:id/auth", 0, "sites.write", widget_auth },
+	{ "POST", "/api/sites/:id/token-secret", 0, "sites.write", widget_token_secret },
+	{ "POST", "/api/widget/otp", RT_PUBLIC | RT_NOCSRF, NULL, widget_otp },
+	{ "OPTIONS", "/api/widget/otp", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
+	{ "GET", "/api/smtp", 0, "sites.read", SQL, Q_SMTP_GET, 200, "smtp", { } },
+	{ "PUT", "/api/smtp", 0, "sites.write", widget_smtp_save },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -77,6 +77,7 @@ kore_worker_configure(void)
 	rds_init(redis);
 	auth_init();
 	hub_init();
+	wmail_init();
 }
 
 /*

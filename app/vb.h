@@ -202,6 +202,8 @@ struct vbreq {
 	char			scratch2[128];
 	int64_t			scratch_id;
 	int			status;
+	struct sbuf		ext;		/* handlers' own buffer, freed with r */
+	struct wmail		*mail;		/* wmail.c task, freed with r */
 };
 
 /* req.c */
@@ -245,12 +247,30 @@ void	auth_init(void);
 
 /* hub.c */
 int	hub_ws(struct vbreq *);
-int	hub_widget_session(struct vbreq *);
 int	hub_widget_preflight(struct vbreq *);
 void	hub_init(void);
 void	hub_publish(int64_t, const char *, size_t, int);
 void	hub_publish_user(int64_t, const char *, size_t);
 void	hub_route_tenant(int64_t);
+
+/* widget.c: customer authorisation, appearance, context (W1, W3, W19) */
+int	widget_config(struct vbreq *);
+int	widget_challenge(struct vbreq *);
+int	widget_session(struct vbreq *);
+int	widget_context(struct vbreq *);
+int	widget_appearance(struct vbreq *);
+int	widget_auth(struct vbreq *);
+int	widget_token_secret(struct vbreq *);
+int	widget_otp(struct vbreq *);
+int	widget_smtp_save(struct vbreq *);
+
+/* wmail.c: SMTP (libcurl) on a task thread */
+struct wmail;
+int	wmail_start(struct vbreq *, const char *, int, int, const char *,
+	    const char *, const char *, const char *, const struct sbuf *, int);
+int	wmail_result(struct vbreq *, int *, char *, size_t);
+void	wmail_free(struct vbreq *);
+void	wmail_init(void);
 
 /* pwtask.c */
 #define PWTASK_VERIFY	1

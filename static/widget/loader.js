@@ -1,9 +1,8 @@
-/* Virtual Branch chat loader for other sites' pages (plain script, < 5 KB
- * gzip): a launcher in a closed shadow root; the panel only once opened.
- * Embedding, options, storage, CSP: static/widget/README.md. */
+/* Virtual Branch chat loader (< 5 KB gzip). How it works, its options and
+ * why: static/widget/README.md. */
 (function (w, d) {
 	'use strict';
-	var me = d.currentScript;	/* null after this first run */
+	var me = d.currentScript;
 	if (w.__vbWidget)
 		return;
 	w.__vbWidget = 1;
@@ -32,15 +31,32 @@
 				w[area].removeItem(k);
 			else
 				w[area].setItem(k, JSON.stringify(v));
-		} catch (e) { /* refused: this page still works */ }
+		} catch (e) { }
 	}
 
-	/* This page joins the visit's trail. */
-	var pages = get('sessionStorage', 'vb.pages');
+	/* The visit's trail, without query strings. */
+	var url = location.href.split(/[?#]/)[0], pages = get('sessionStorage', 'vb.pages');
 	pages = Array.isArray(pages) ? pages : [];
-	if (!pages.length || pages[pages.length - 1].url !== location.href)
-		pages.push({ url: location.href, title: d.title, at: new Date().toISOString() });
-	put('sessionStorage', 'vb.pages', pages.slice(-PAGES));
+	if (!pages.length || pages[pages.length - 1].url !== url)
+		pages.push({ url: url, title: d.title.slice(0, 300), at: new Date().toISOString() });
+	put('sessionStorage', 'vb.pages', pages = pages.slice(-PAGES));
+
+	function ctx() {
+		return { language: navigator.language, screen: screen.width + 'x' + screen.height,
+		    time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+		    page: pages[pages.length - 1], pages: pages };
+	}
+
+	function api(path, body, done) {
+		fetch(HOST + '/api/widget/' + path, body ? {
+			method: 'POST', mode: 'cors', credentials: 'omit',
+			headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
+		} : { credentials: 'omit' }).then(function (r) {
+			r.json().catch(function () { return {}; }).then(function (j) { done(r, j); });
+		}, function () {
+			done({}, {});
+		});
+	}
 
 	function svg(path, cls) {
 		var NS = 'http://www.w3.org/2000/svg', s = d.createElementNS(NS, 'svg'), e = d.createElementNS(NS, 'path');
@@ -60,7 +76,6 @@
 		return e;
 	}
 
-	/* White icon, or a dark one on a light site colour (YIQ brightness). */
 	function css(c, side) {
 		var x = c.length < 5 ? c.replace(/\w/g, '$&$&') : c, n = parseInt(x.slice(1), 16);
 		var fg = ((n >> 16) * 299 + (n >> 8 & 255) * 587 + (n & 255) * 114) / 1e3 > 150 ? '#101828' : '#fff';
@@ -102,14 +117,9 @@
 		host = d.createElement('div');
 		host.id = 'vb-widget';
 		var root = host.attachShadow({ mode: 'closed' });
-		var text = css(cfg.color, cfg.position);
-		try {
-			var sheet = new CSSStyleSheet();
-			sheet.replaceSync(text);
-			root.adoptedStyleSheets = [sheet];
-		} catch (e) {
-			root.appendChild(el('style', '', text));	/* older browsers */
-		}
+		var sheet = new CSSStyleSheet();
+		sheet.replaceSync(css(cfg.color, cfg.position));
+		root.adoptedStyleSheets = [sheet];
 		wrap = el('div', 'w');
 		btn = el('button', 'l');
 		btn.type = 'button';
@@ -139,7 +149,6 @@
 		root.appendChild(wrap);
 		label();
 		d.body.appendChild(host);
-		/* A chat running in this visit comes back on this page. */
 		session = get('sessionStorage', 'vb.session');
 		if (session && session.site === cfg.site && session.token &&
 		    Date.now() - session.at < SESSION_MAX) {
@@ -149,6 +158,8 @@
 		} else {
 			session = null;
 		}
+		if (session)
+			api('context', { token: session.token, conversation_id: session.conversation_id, context: ctx() }, Object);
 		if (wantOpen)
 			open(false);
 	}
@@ -179,22 +190,22 @@
 	}
 
 
-	/* From this page: the server checks its Origin against the site's list. */
-	function newSession(done) {
-		var body = { site_key: cfg.site }, corr = get('localStorage', 'vb.correlation');
+	function newSession(done, extra) {
+		var body = extra || {}, corr = get('localStorage', 'vb.correlation');
+		body.site_key = cfg.site;
+		body.context = ctx();
 		if (typeof corr === 'string')
 			body.correlation_id = corr;
-		fetch(HOST + '/api/widget/session', {
-			method: 'POST', mode: 'cors', credentials: 'omit',
-			headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
-		}).then(function (r) {
-			return r.json().catch(function () { return {}; }).then(function (j) {
+		Promise.resolve(typeof cfg.token === 'function' ? cfg.token() : cfg.token).then(function (t) {
+			if (t)
+				body.token = t;
+			api('session', body, function (r, j) {
 				if (r.status === 422 && body.correlation_id) {
 					put('localStorage', 'vb.correlation', null);
-					return newSession(done);
+					return newSession(done, extra);
 				}
 				if (!r.ok || !j.token)
-					return done((j.error && j.error.code) || 'http_' + r.status);
+					return done((j.error && j.error.code) || 'network', j.error);
 				put('localStorage', 'vb.correlation', j.correlation_id);
 				session = { site: cfg.site, token: j.token, conversation_id: j.conversation_id, at: Date.now(),
 				    routing: { subjects: j.subjects || [], open: j.open } };
@@ -202,7 +213,7 @@
 				done(null);
 			});
 		}, function () {
-			done('network');
+			done('token_required');
 		});
 	}
 
@@ -215,6 +226,10 @@
 		}
 		if (frame)
 			return show(focus);
+		if (/^(captcha|email_otp)$/.test(cfg.auth)) {
+			makeFrame();
+			return show(focus);
+		}
 		busy = true;
 		btn.setAttribute('aria-busy', 'true');
 		newSession(function (err) {
@@ -268,7 +283,6 @@
 			btn.focus();
 	}
 
-	/* The panel's state lives here (why: static/widget/store.js). */
 	var KEY = /^vb\.(seq|log|outbox)\.(\d+)$/;
 	function kept(c) {
 		var o = {};
@@ -281,18 +295,13 @@
 	}
 
 	function init() {
-		send({
+		send(session ? {
 			type: 'vb-init', token: session.token, conversation_id: session.conversation_id, routing: session.routing,
-			store: kept(session.conversation_id), color: cfg.color, visible: !!isOpen, focus: !!isOpen && d.activeElement === host,
-			context: {
-				page: location.href, title: d.title, referrer: d.referrer,
-				language: navigator.language, userAgent: navigator.userAgent,
-				visited: (get('sessionStorage', 'vb.pages') || []).slice(-PAGES)
-			}
-		});
+			store: kept(session.conversation_id), color: cfg.color, look: cfg.look, visible: !!isOpen,
+			focus: !!isOpen && d.activeElement === host
+		} : { type: 'vb-auth-start', mode: cfg.auth, color: cfg.color, look: cfg.look });
 	}
 
-	/* A new conversation (the old one ended, or its token died). */
 	function renew() {
 		if (reauthing || !session)
 			return;
@@ -300,6 +309,10 @@
 		var old = kept(session.conversation_id);
 		newSession(function (err) {
 			reauthing = 0;
+			if (/^(captcha|otp)_required$/.test(err)) {
+				put('sessionStorage', 'vb.session', session = null);
+				init();
+			}
 			if (err)
 				return;
 			for (var k in old)
@@ -312,10 +325,19 @@
 		var m = e.data;
 		if (!frame || e.source !== frame.contentWindow || e.origin !== HOST || !m || typeof m.type !== 'string')
 			return;
-		if (m.type === 'vb-ready' && session) {
+		if (m.type === 'vb-ready') {
 			ready = 1;
 			init();
 		}
+		else if (m.type === 'vb-call' && /^(challenge|otp)$/.test(m.path))
+			api(m.path + (m.email ? '' : '?site_key=' + cfg.site), m.email && { site_key: cfg.site, email: m.email },
+			    function (r, j) {
+				send({ type: 'vb-reply', path: m.path, ok: r.ok, data: j });
+			});
+		else if (m.type === 'vb-auth' && !session)
+			newSession(function (err) {
+				err ? send({ type: 'vb-auth-fail', code: err }) : init();
+			}, { altcha: m.altcha, email: m.email, code: m.code });
 		else if (m.type === 'vb-close')
 			close(true);
 		else if (m.type === 'vb-unread') {
@@ -335,9 +357,17 @@
 			site: o.site,
 			position: o.position === 'left' ? 'left' : 'right',
 			color: /^#([0-9a-f]{3}){1,2}$/i.test(o.color || '') ? o.color : '#0b5cad',
-			lang: /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?$/.test(o.lang || '') ? o.lang : ''
+			lang: /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?$/.test(o.lang || '') ? o.lang : '',
+			token: o.token
 		};
-		mount();
+		api('config?site_key=' + cfg.site, 0, function (r, j) {
+			var a = cfg.look = j.appearance || {};
+			cfg.auth = j.auth && j.auth.mode;
+			cfg.color = a.colour || cfg.color;
+			cfg.position = a.position || cfg.position;
+			cfg.lang = cfg.lang || a.language || '';
+			mount();
+		});
 	}
 
 	function command(c) {
@@ -364,7 +394,8 @@
 		var e = cfg ? null : d.querySelector('[data-vb-site]');
 		if (e)
 			setup({ site: e.getAttribute('data-vb-site'), position: e.getAttribute('data-vb-position'),
-			    color: e.getAttribute('data-vb-color'), lang: e.getAttribute('data-vb-lang') });
+			    color: e.getAttribute('data-vb-color'), lang: e.getAttribute('data-vb-lang'),
+			    token: e.getAttribute('data-vb-token') || e.getAttribute('data-token') });
 	}
 	fromElement();
 	if (!cfg && d.readyState === 'loading')

@@ -3,8 +3,17 @@
 //
 // Messages with the host page (window.postMessage):
 //   panel → page  {type:'vb-ready'}                  once loaded (no secrets: '*')
-//   page → panel  {type:'vb-init', token, conversation_id, routing, context, color,
+//   page → panel  {type:'vb-init', token, conversation_id, routing, color, look,
 //                  visible, focus, store: {key: value}}
+//   page → panel  {type:'vb-auth-start', mode, color, look}   no session yet:
+//                  the customer must pass the site's check (CAPTCHA)
+//   panel → page  {type:'vb-call', path:'challenge'}  fetch an ALTCHA challenge
+//   panel → page  {type:'vb-call', path:'otp', email} e-mail a one-time code
+//   page → panel  {type:'vb-reply', path, ok, data}   the server's answer
+//   panel → page  {type:'vb-auth', altcha} / {type:'vb-auth', email, code}
+//                                                     start the session with it
+//   page → panel  {type:'vb-auth-fail', code}         refused (then vb-init on success)
+// look = the site's appearance {logo_url, greeting, …} (admin → Sites).
 //   page → panel  {type:'vb-show', focus} / {type:'vb-hide'}
 //   panel → page  {type:'vb-close'}                   close button or Escape
 //   panel → page  {type:'vb-unread', count}           staff messages while hidden
@@ -36,7 +45,6 @@ let staffSeen = false;
 let customerWrote = false;
 let queueInfo = null;	// {position, wait} from the latest 'queue' frame
 let typingTimer = null;
-let context = null;
 const seqRows = new Map();	// seq → row
 const pendingRows = new Map();	// client_id → row
 let lastRow = null;		// for grouping consecutive messages of one sender
@@ -60,11 +68,12 @@ const log = h('div', { class: 'log', id: 'vb-log', role: 'log', 'aria-live': 'po
     'aria-relevant': 'additions', 'aria-labelledby': 'vb-log-label' });
 const waiting = h('div', { class: 'waiting-slot', role: 'status' });
 const typingSlot = h('div', { class: 'typing-slot', role: 'status' });
+const greetingText = h('p', { class: 'greeting__text' }, t('panel.greeting'));
+const authSlot = h('div', { class: 'auth-slot' });
 const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0', role: 'region',
     'aria-labelledby': 'vb-log-label' },
     h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
-    h('div', { class: 'greeting' },
-	h('p', { class: 'greeting__text' }, t('panel.greeting'))),
+    h('div', { class: 'greeting' }, greetingText),
     subjects.el, log, waiting, typingSlot);
 
 const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
@@ -79,7 +88,7 @@ const composer = h('form', { class: 'composer', id: 'vb-composer', novalidate: t
     h('p', { class: 'vh', id: 'vb-hint' }, t('composer.hint')),
     counter);
 
-const app = h('div', { class: 'panel' }, head, banner, scroller, composer,
+const app = h('div', { class: 'panel' }, head, banner, scroller, authSlot, composer,
     h('p', { class: 'foot' }, t('panel.poweredBy')));
 
 const root = document.getElementById('vb-app') || document.body;
@@ -118,18 +127,37 @@ window.addEventListener('message', (e) => {
 		onSave((key, value) => post({ type: 'vb-store', key, value }));
 		if (typeof m.color === 'string')
 			applyColor(m.color);
-		// What the customer was looking at, for the agent. Kept until the
-		// protocol has a frame for it (docs/websocket.md has none yet).
-		context = m.context && typeof m.context === 'object' ? m.context : null;
+		applyLook(m.look);
+		authDone();
 		start(m.token, m.conversation_id);
 		subjects.set(m.routing, customerWrote);
 		if (m.visible)
 			show(Boolean(m.focus));
 		return;
 	}
+	if (m.type === 'vb-auth-start' && !chat && (!parentOrigin || e.origin === parentOrigin)) {
+		parentOrigin = e.origin;
+		// Only sent when the customer has just opened the chat.
+		visible = true;
+		statusText.textContent = t('status.signIn');
+		if (typeof m.color === 'string')
+			applyColor(m.color);
+		applyLook(m.look);
+		if (m.mode === 'captcha')
+			captcha();
+		else if (m.mode === 'email_otp')
+			emailForm();
+		return;
+	}
 	if (e.origin !== parentOrigin)
 		return;
-	if (m.type === 'vb-show')
+	if (m.type === 'vb-reply' && m.path === 'challenge')
+		solve(m);
+	else if (m.type === 'vb-reply' && m.path === 'otp')
+		codeSent(m);
+	else if (m.type === 'vb-auth-fail')
+		authFailed(m.code);
+	else if (m.type === 'vb-show')
 		show(Boolean(m.focus));
 	else if (m.type === 'vb-hide')
 		visible = false;
@@ -190,6 +218,222 @@ function applyColor(value) {
 	st.setProperty('--accent', hex(rgb));
 	st.setProperty('--accent-strong', hex(rgb.map((v) => v * 0.8)));
 	st.setProperty('--accent-soft', hex(rgb.map((v) => v + (255 - v) * 0.9)));
+}
+
+// ---------------------------------------------------------------- site appearance
+
+// The site's logo in the header and its greeting (admin → Sites →
+// Appearance). The server checked both; the logo is decorative (the title
+// names the chat), so it has an empty alt.
+function applyLook(look) {
+	if (!look || typeof look !== 'object')
+		return;
+	if (typeof look.logo_url === 'string' && /^(https:\/\/|\/(?![/\\]))/.test(look.logo_url)) {
+		const avatar = head.querySelector('.head__avatar');
+		clear(avatar);
+		avatar.classList.add('head__avatar--logo');
+		avatar.appendChild(h('img', { src: look.logo_url, alt: '', class: 'head__logo' }));
+	}
+	if (typeof look.greeting === 'string' && look.greeting.trim())
+		greetingText.textContent = look.greeting.trim().slice(0, 300);
+}
+
+// ---------------------------------------------------------------- CAPTCHA (W3)
+
+// The customer proves they are human before the chat starts: the page
+// (loader) fetches an ALTCHA challenge from its own origin, a Web Worker
+// solves it (pow.js), the page starts the session with the solution.
+let worker = null;
+
+function captcha() {
+	composer.hidden = true;
+	clear(authSlot);
+	const bar = h('progress', { class: 'auth__progress', max: 100, value: 0,
+	    'aria-labelledby': 'vb-auth-text' });
+	authSlot.appendChild(h('div', { class: 'auth', role: 'status' },
+	    h('p', { class: 'auth__text', id: 'vb-auth-text' },
+		h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('auth.checking')),
+	    bar));
+	authSlot.dataset.state = 'checking';
+	post({ type: 'vb-call', path: 'challenge' });
+}
+
+// ---------------------------------------------------------------- e-mail code (W3)
+
+// The site admits customers who prove their e-mail address: the customer
+// gives it, the server e-mails a 6-digit code (valid 10 minutes, 5 tries),
+// the customer types it and the chat starts with the address recorded.
+let otpEmail = '';
+
+function authForm({ id, label, hint, input, submit, extra, onSubmit }) {
+	const err = h('p', { class: 'auth__error', id: `${id}-error`, role: 'alert' });
+	input.setAttribute('aria-describedby', [hint && `${id}-hint`, `${id}-error`].filter(Boolean).join(' '));
+	const form = h('form', { class: 'auth auth__form', novalidate: true, id },
+	    h('label', { class: 'auth__label', for: input.id }, label),
+	    hint ? h('p', { class: 'auth__hint', id: `${id}-hint` }, hint) : null,
+	    h('div', { class: 'auth__row' }, input,
+		h('button', { type: 'submit', class: 'btn', id: `${id}-submit` }, submit)),
+	    err, extra || null);
+	form.addEventListener('submit', (e) => {
+		e.preventDefault();
+		if (form.dataset.busy)
+			return;
+		onSubmit((msg) => {
+			err.textContent = msg || '';
+			if (msg)
+				input.setAttribute('aria-invalid', 'true');
+			else
+				input.removeAttribute('aria-invalid');
+		}, (busy) => {
+			if (busy)
+				form.dataset.busy = '1';
+			else
+				delete form.dataset.busy;
+			form.querySelector('button[type=submit]').disabled = Boolean(busy);
+		});
+	});
+	return form;
+}
+
+function errorText(code, fallback) {
+	const key = `auth.error.${code}`;
+	return t(key) !== key ? t(key) : t(fallback);
+}
+
+function emailForm(message) {
+	composer.hidden = true;
+	clear(authSlot);
+	authSlot.dataset.state = 'email';
+	const input = h('input', { type: 'email', id: 'vb-otp-email', class: 'auth__input', autocomplete: 'email',
+	    required: true, maxLength: 254, value: otpEmail, spellcheck: 'false' });
+	const form = authForm({ id: 'vb-otp-email-form', label: t('auth.emailLabel'), hint: t('auth.emailHint'),
+	    input, submit: t('auth.sendCode'), onSubmit(setError, setBusy) {
+		const v = input.value.trim();
+		if (!/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/.test(v) || v.length > 254) {
+			setError(t('auth.emailInvalid'));
+			input.focus();
+			return;
+		}
+		setError('');
+		setBusy(true);
+		otpEmail = v;
+		post({ type: 'vb-call', path: 'otp', email: v });
+	} });
+	authSlot.appendChild(form);
+	if (message)
+		form.querySelector('.auth__error').textContent = message;
+	if (visible)
+		input.focus();
+}
+
+function codeSent(m) {
+	if (!m.ok) {
+		emailForm(errorText(m.data && m.data.error && m.data.error.code, 'auth.sendFailed'));
+		return;
+	}
+	codeForm();
+}
+
+function codeForm() {
+	clear(authSlot);
+	authSlot.dataset.state = 'code';
+	const input = h('input', { type: 'text', id: 'vb-otp-code', class: 'auth__input auth__input--code',
+	    inputmode: 'numeric', autocomplete: 'one-time-code', maxLength: 6, required: true,
+	    pattern: '[0-9]{6}' });
+	const other = h('button', { type: 'button', class: 'auth__link', id: 'vb-otp-again',
+	    onClick: () => emailForm() }, t('auth.otherAddress'));
+	const form = authForm({ id: 'vb-otp-code-form', label: t('auth.codeLabel'),
+	    hint: t('auth.codeHint', { email: otpEmail }), input, submit: t('auth.startChat'), extra: other,
+	    onSubmit(setError, setBusy) {
+		const v = input.value.replace(/\s+/g, '');
+		if (!/^\d{6}$/.test(v)) {
+			setError(t('auth.codeInvalid'));
+			input.focus();
+			return;
+		}
+		setError('');
+		setBusy(true);
+		post({ type: 'vb-auth', email: otpEmail, code: v });
+	} });
+	authSlot.appendChild(form);
+	input.focus();
+}
+
+// A refused code: say why where the customer is typing.
+function otpFailed(code) {
+	if (/^otp_(too_many_attempts|expired|invalid)$/.test(code)) {
+		emailForm(errorText(code, 'auth.failed'));
+		return;
+	}
+	const form = authSlot.querySelector('#vb-otp-code-form');
+	if (!form) {
+		emailForm(errorText(code, 'auth.failed'));
+		return;
+	}
+	delete form.dataset.busy;
+	form.querySelector('button[type=submit]').disabled = false;
+	const input = form.querySelector('input');
+	form.querySelector('.auth__error').textContent = errorText(code, 'auth.failed');
+	input.setAttribute('aria-invalid', 'true');
+	input.select();
+	input.focus();
+}
+
+function solve(m) {
+	if (!m.ok || !m.data || typeof m.data.salt !== 'string') {
+		authFailed(m.data && m.data.error && m.data.error.code);
+		return;
+	}
+	const ch = m.data;
+	if (worker)
+		worker.terminate();
+	worker = new Worker('/static/widget/pow.js');
+	worker.onmessage = (e) => {
+		const bar = authSlot.querySelector('progress');
+		if (typeof e.data.progress === 'number') {
+			if (bar)
+				bar.value = Math.min(99, Math.round(e.data.progress * 100));
+			return;
+		}
+		worker.terminate();
+		worker = null;
+		if (e.data.number === null) {
+			authFailed('captcha_wrong');
+			return;
+		}
+		if (bar)
+			bar.value = 100;
+		const payload = { algorithm: 'SHA-256', challenge: ch.challenge, number: e.data.number,
+		    salt: ch.salt, signature: ch.signature, took: e.data.took };
+		post({ type: 'vb-auth', altcha: btoa(JSON.stringify(payload)) });
+	};
+	worker.postMessage({ salt: ch.salt, challenge: ch.challenge, maxnumber: ch.maxnumber });
+}
+
+function authFailed(code) {
+	if (authSlot.dataset.state === 'code' || authSlot.dataset.state === 'email') {
+		otpFailed(code);
+		return;
+	}
+	clear(authSlot);
+	authSlot.dataset.state = 'failed';
+	const key = `auth.error.${code}`;
+	authSlot.appendChild(h('div', { class: 'auth' },
+	    h('p', { class: 'notice', role: 'alert' }, icon('alert', 'notice__icon'),
+		h('span', null, t(key) !== key ? t(key) : t('auth.failed'))),
+	    h('button', { type: 'button', class: 'btn btn--small', id: 'vb-auth-retry', onClick: () => {
+		captcha();
+	    } }, t('auth.retry'))));
+}
+
+function authDone() {
+	if (worker) {
+		worker.terminate();
+		worker = null;
+	}
+	clear(authSlot);
+	delete authSlot.dataset.state;
+	composer.hidden = false;
 }
 
 // ---------------------------------------------------------------- conversation

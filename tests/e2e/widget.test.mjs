@@ -153,13 +153,14 @@ test('a customer chats from a strict-CSP page with the keyboard, a supervisor an
 	const { page, context } = await newPage(browser, { width: 1280, height: 800 });
 	const widgetRequests = [];
 	page.on('request', (r) => {
-		if (/\/widget\/panel|\/static\/widget\/(?!loader\.js)|\/api\/widget\//.test(r.url()))
+		if (/\/widget\/panel|\/static\/widget\/(?!loader\.js)|\/api\/widget\/(?!config\?)/.test(r.url()))
 			widgetRequests.push(r.url());
 	});
 	await page.goto(HOST_ORIGIN + '/');
 	await page.locator('#vb-widget').waitFor({ state: 'attached' });
 
-	// Only the launcher until the customer asks: no session, no panel code.
+	// Only the launcher (and the site's appearance, /api/widget/config)
+	// until the customer asks: no session, no panel code.
 	await page.waitForTimeout(300);
 	assert.deepEqual(widgetRequests, [], 'nothing loaded before opening');
 	const launcher = (await axText(page)).find((n) => n.role === 'button' && n.name === 'Chat with us');

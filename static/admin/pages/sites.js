@@ -9,6 +9,7 @@ import {
 	loading, errorBlock, toast, copyButton, icon, uid, sortBy,
 } from '../lib/ui.js';
 import { routingBlock } from '../lib/siterouting.js';
+import { widgetActions, mailCard } from './site_widget.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -52,6 +53,7 @@ export async function render(root, ctx) {
 	    actions: createBtn }));
 	const host = h('div', { class: 'site-list' });
 	root.append(host);
+	root.append(mailCard(canWrite));
 	let sites = [];
 
 	async function load(focusId) {
@@ -94,6 +96,7 @@ export async function render(root, ctx) {
 		const actions = canWrite ? h('div', { class: 'card__actions' },
 		    button(t('action.edit'), { size: 'sm', kind: 'secondary', iconName: 'edit',
 			srSuffix: s.name, attrs: { 'data-action': 'edit' }, onClick: () => siteDialog(s) }),
+		    ...widgetActions(s, canWrite),
 		    button(t('sites.rotate'), { size: 'sm', kind: 'secondary', iconName: 'refresh',
 			srSuffix: s.name, attrs: { 'data-action': 'rotate' }, onClick: () => rotate(s) }),
 		    button(t('action.delete'), { size: 'sm', kind: 'danger-ghost', iconName: 'trash',

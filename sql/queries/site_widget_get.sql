@@ -1,0 +1,1 @@
+SELECT vb_site_widget_get($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_widget_otp_create($1::bigint, $2, decode($3, 'hex'))

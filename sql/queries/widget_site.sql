@@ -1,0 +1,1 @@
+SELECT s->>'site_id', s->'auth'->>'mode', s->>'secret', s->'auth'->>'alg', s->'auth'->>'public_key', coalesce(s->'auth'->>'audience', s->>'site_key'), s->'auth'->>'complexity', jsonb_build_object('appearance', s->'appearance', 'auth', jsonb_build_object('mode', s->'auth'->>'mode')) FROM vb_widget_site($1, $2) s
