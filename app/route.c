@@ -125,6 +125,16 @@ static struct vb_route routes[] = {
 	    { B("name", P_STR, 1, 200), B("slug", P_SLUG, 2, 63),
 	      B("admin_email", P_EMAIL, 3, 254), B("admin_name", P_STR, 1, 200),
 	      GEN(P_TEMPPW) } },
+
+	/* File transfer in chats (W7) and transcripts (W8): files.c finds out
+	 * who asks (widget token or staff session, CSRF for POST) itself. */
+	{ "GET", "/api/sites/:id/files", 0, "sites.read", SQL, Q_SITE_FILES_GET, 200, "files",
+	    { PATH_ID } },
+	{ "PUT", "/api/sites/:id/files", 0, "sites.write", files_settings_put },
+	{ "POST", "/api/conversations/:id/files", RT_PUBLIC | RT_NOCSRF, NULL, files_upload },
+	{ "GET", "/api/conversations/:id/files", RT_PUBLIC, NULL, files_list },
+	{ "GET", "/api/conversations/:id/transcript", RT_PUBLIC, NULL, files_transcript },
+	{ "GET", "/api/files/:id", RT_PUBLIC, NULL, files_download },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
