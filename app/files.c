@@ -99,6 +99,26 @@ files_job(struct vbreq *r)
 	return (j);
 }
 
+/* An integral JSON number (Kore parses positive ones as unsigned). */
+static int
+files_item_int(struct kore_json_item *it, int64_t *out)
+{
+	if (it->type == KORE_JSON_TYPE_INTEGER) {
+		*out = it->data.s64;
+		return (1);
+	}
+	if (it->type == KORE_JSON_TYPE_INTEGER_U64 && it->data.u64 <= INT64_MAX) {
+		*out = (int64_t)it->data.u64;
+		return (1);
+	}
+	if (it->type == KORE_JSON_TYPE_NUMBER && it->data.number >= -9e15 &&
+	    it->data.number <= 9e15 && it->data.number == (double)(int64_t)it->data.number) {
+		*out = (int64_t)it->data.number;
+		return (1);
+	}
+	return (0);
+}
+
 /* Who asks --------------------------------------------------------------- */
 
 static int
@@ -290,8 +310,8 @@ files_allowed(const char *settings, const char *type, int64_t *max)
 	TAILQ_FOREACH(it, &json.root->data.items, list) {
 		if (it->name == NULL)
 			continue;
-		if (strcmp(it->name, "max_bytes") == 0 && it->type == KORE_JSON_TYPE_INTEGER)
-			*max = it->data.s64;
+		if (strcmp(it->name, "max_bytes") == 0)
+			(void)files_item_int(it, max);
 		if (strcmp(it->name, "types") == 0 && it->type == KORE_JSON_TYPE_ARRAY) {
 			TAILQ_FOREACH(e, &it->data.items, list)
 				if (type != NULL && e->type == KORE_JSON_TYPE_STRING &&
@@ -624,12 +644,9 @@ static int64_t
 files_json_int(struct kore_json_item *root, const char *name)
 {
 	struct kore_json_item	*it = files_json_member(root, name);
+	int64_t			 v;
 
-	if (it != NULL && it->type == KORE_JSON_TYPE_INTEGER)
-		return (it->data.s64);
-	if (it != NULL && it->type == KORE_JSON_TYPE_INTEGER_U64 && it->data.u64 <= INT64_MAX)
-		return ((int64_t)it->data.u64);
-	return (0);
+	return (it != NULL && files_item_int(it, &v) ? v : 0);
 }
 
 static void
@@ -933,8 +950,8 @@ files_settings_put(struct vbreq *r)
 	types = vb_field(r, "types", 0);
 	ok = en != NULL && en->type == KORE_JSON_TYPE_LITERAL &&
 	    (en->data.literal == KORE_JSON_TRUE || en->data.literal == KORE_JSON_FALSE);
-	if (ok && max != NULL && max->type == KORE_JSON_TYPE_INTEGER)
-		mb = max->data.s64;
+	if (ok && max != NULL && !files_item_int(max, &mb))
+		mb = 0;
 	ok = ok && types != NULL && types->type == KORE_JSON_TYPE_ARRAY;
 	if (ok) {
 		TAILQ_FOREACH(e, &types->data.items, list) {

@@ -245,7 +245,7 @@ fileutil_disposition(struct sbuf *out, int inline_, const char *name)
 	for (s = (const unsigned char *)name; *s != '\0'; s++) {
 		if (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\' && *s != '%')
 			sbuf_addc(out, (char)*s);
-		else
+		else if ((*s & 0xc0) != 0x80)	/* one '_' per character */
 			sbuf_addc(out, '_');
 	}
 	sbuf_adds(out, "\"; filename*=UTF-8''");
