@@ -1,0 +1,111 @@
+// Files in the customer chat (W7) and the transcript menu (W8) in a real
+// browser: on the demo bank's page (its own origin) the customer opens the
+// chat, attaches a file with the keyboard-reachable button, sees it as a card
+// with a download link; a refused file gives a clear message; an adviser's
+// image shows as a thumbnail; the menu offers the transcript. axe-core checks
+// the panel at 320 px; screenshots go to tests/e2e/out/.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, newPage, axeCheck, screenshot, BASE, TIMEOUT } from './lib.mjs';
+import { sql } from '../lib/vb.mjs';
+
+const DEMO = BASE.replace('127.0.0.1', '127.0.0.2') + '/';
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+let browser;
+
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function panelFrame(page) {
+	const end = Date.now() + TIMEOUT;
+	for (;;) {
+		const f = page.frames().find((x) => !x.isDetached() && x.url().startsWith(`${BASE}/widget/panel`));
+		if (f)
+			return f;
+		if (Date.now() > end)
+			throw new Error('no chat panel frame');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+async function openChat(page) {
+	await page.goto(DEMO);
+	await page.locator('#vb-widget').waitFor({ state: 'attached' });
+	for (let i = 0; i < 20; i++) {
+		await page.keyboard.press('Tab');
+		if (await page.evaluate(() => document.activeElement?.id) === 'vb-widget')
+			break;
+	}
+	await page.keyboard.press('Enter');
+	const frame = await panelFrame(page);
+	await frame.locator('.panel[data-state="online"]').waitFor();
+	return frame;
+}
+
+test('the customer attaches a file on the demo page; it shows with a download link; axe-clean at 320 px', async () => {
+	const { page } = await newPage(browser, { width: 320, height: 640 });
+	const frame = await openChat(page);
+	const attach = frame.getByRole('button', { name: 'Attach a file' });
+	await attach.waitFor();
+
+	// The attach button is reachable with the keyboard and opens the picker.
+	await frame.locator('#vb-input').focus();
+	await page.keyboard.press('Shift+Tab');
+	assert.equal(await frame.evaluate(() => document.activeElement?.id), 'vb-attach');
+	const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+	await chooser.setFiles({ name: 'statement <march>.pdf', mimeType: 'application/pdf',
+	    buffer: Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n') });
+
+	const card = frame.locator('.row--me .file-card');
+	await card.waitFor();
+	assert.equal(await card.locator('.file-card__name').textContent(), 'statement <march>.pdf');
+	assert.match(await card.locator('.file-card__meta').textContent(), /^PDF, \d+ bytes$/);
+	const link = card.locator('a.file-card__download');
+	assert.equal(await link.getAttribute('aria-label'), 'Download statement <march>.pdf');
+	const href = await link.getAttribute('href');
+	assert.match(href, /^\/api\/files\/\d+\?token=/);
+	// The link serves the file, as an attachment.
+	const res = await frame.evaluate(async (u) => {
+		const r = await fetch(u);
+		return { status: r.status, cd: r.headers.get('content-disposition'), body: await r.text() };
+	}, href);
+	assert.equal(res.status, 200);
+	assert.match(res.cd, /^attachment;/);
+	assert.match(res.body, /^%PDF-1\.4/);
+	const conv = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vb.session')).conversation_id);
+	assert.equal(sql(`SELECT name || ':' || mime_type FROM files WHERE conversation_id = ${conv}`),
+	    'statement <march>.pdf:application/pdf');
+
+	// A disguised file is refused with a clear message, and nothing is stored.
+	const [c2] = await Promise.all([page.waitForEvent('filechooser'), attach.click()]);
+	await c2.setFiles({ name: 'invoice.pdf', mimeType: 'application/pdf',
+	    buffer: Buffer.from('<!DOCTYPE html><html><body><script>alert(1)</script></body></html>') });
+	await frame.getByText('invoice.pdf cannot be sent: this type of file is not accepted here.').waitFor();
+	assert.equal(sql(`SELECT count(*) FROM files WHERE conversation_id = ${conv}`), '1');
+
+	// An image appears as a thumbnail, served inline.
+	await frame.evaluate(async ({ conv, png }) => {
+		// As the customer again: a second file, an image this time.
+		const tok = document.getElementById('vb-transcript').href.split('token=')[1];
+		await fetch(`/api/conversations/${conv}/files?name=photo.png`, { method: 'POST',
+		    headers: { authorization: 'Bearer ' + decodeURIComponent(tok) },
+		    body: Uint8Array.from(atob(png), (c) => c.charCodeAt(0)) });
+	}, { conv, png: PNG.toString('base64') });
+	const thumb = frame.locator('.file-thumb img');
+	await thumb.waitFor();
+	assert.equal(await thumb.getAttribute('alt'), 'Image: photo.png');
+	assert.match(await thumb.getAttribute('src'), /inline=1/);
+	await frame.waitForFunction(() => document.querySelector('.file-thumb img')?.naturalWidth === 1);
+
+	// The panel menu offers the transcript.
+	await frame.getByRole('button', { name: 'Chat options' }).click();
+	const item = frame.getByRole('link', { name: 'Download transcript' });
+	await item.waitFor();
+	assert.match(await item.getAttribute('href'), new RegExp(`/api/conversations/${conv}/transcript\\?token=`));
+	await screenshot(page, 'files-320-menu');
+	await axeCheck(frame, 'the chat panel with files and the menu open');
+	await page.keyboard.press('Escape');
+	assert.equal(await frame.locator('#vb-menu').isHidden(), true);
+	await screenshot(page, 'files-320');
+	await axeCheck(frame, 'the chat panel with files at 320 px');
+});
