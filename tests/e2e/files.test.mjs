@@ -6,7 +6,7 @@
 // the panel at 320 px; screenshots go to tests/e2e/out/.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, axeCheck, screenshot, BASE, TIMEOUT } from './lib.mjs';
+import { launch, newPage, axeCheck, screenshot, BASE, TIMEOUT, OUT } from './lib.mjs';
 import { sql } from '../lib/vb.mjs';
 
 const DEMO = BASE.replace('127.0.0.1', '127.0.0.2') + '/';
@@ -103,9 +103,11 @@ test('the customer attaches a file on the demo page; it shows with a download li
 	await item.waitFor();
 	assert.match(await item.getAttribute('href'), new RegExp(`/api/conversations/${conv}/transcript\\?token=`));
 	await screenshot(page, 'files-320-menu');
+	await frame.locator('.panel').screenshot({ path: `${OUT}/files-320-panel-menu.png` });
 	await axeCheck(frame, 'the chat panel with files and the menu open');
 	await page.keyboard.press('Escape');
 	assert.equal(await frame.locator('#vb-menu').isHidden(), true);
 	await screenshot(page, 'files-320');
+	await frame.locator('.panel').screenshot({ path: `${OUT}/files-320-panel.png` });
 	await axeCheck(frame, 'the chat panel with files at 320 px');
 });

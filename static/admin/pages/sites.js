@@ -8,6 +8,7 @@ import {
 	h, clear, button, field, openDialog, confirmDialog, pageHeader, emptyState,
 	loading, errorBlock, toast, copyButton, icon, uid, sortBy,
 } from '../lib/ui.js';
+import { filesSection } from './site_files.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -125,7 +126,8 @@ export async function render(root, ctx) {
 			    h('pre', { class: 'code-block__pre', 'aria-labelledby': embedId },
 			    h('code', { class: 'embed-code' }, embedCode(s.site_key))),
 			    copyButton(() => embedCode(s.site_key),
-				{ what: t('sites.embedOf', { name: s.name }) })))));
+				{ what: t('sites.embedOf', { name: s.name }) }))),
+		    filesSection(s, { canWrite })));
 	}
 
 	function siteDialog(s) {
