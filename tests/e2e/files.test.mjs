@@ -6,8 +6,8 @@
 // the panel at 320 px; screenshots go to tests/e2e/out/.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, axeCheck, screenshot, BASE, TIMEOUT, OUT } from './lib.mjs';
-import { sql } from '../lib/vb.mjs';
+import { launch, newPage, axeCheck, screenshot, login, goto, BASE, TIMEOUT, OUT } from './lib.mjs';
+import { sql, newOrg } from '../lib/vb.mjs';
 
 const DEMO = BASE.replace('127.0.0.1', '127.0.0.2') + '/';
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -110,4 +110,34 @@ test('the customer attaches a file on the demo page; it shows with a download li
 	await screenshot(page, 'files-320');
 	await frame.locator('.panel').screenshot({ path: `${OUT}/files-320-panel.png` });
 	await axeCheck(frame, 'the chat panel with files at 320 px');
+});
+
+test('an administrator sets a site\'s file limits on the sites page; audited; axe-clean', async () => {
+	const org = await newOrg('FilesAdmin');
+	const r = await org.admin.post('/api/sites', { name: 'Harbour Bank', allowed_origins: ['https://bank.example'] });
+	const siteId = r.json.site.id;
+	const { page } = await newPage(browser, { width: 1280, height: 900 });
+	await login(page, org.email, org.password);
+	await goto(page, '/admin/sites');
+	const section = page.locator('.site-files');
+	await section.getByText('Files: up to 10 MB, 11 types').waitFor();
+	await section.getByRole('button', { name: /Edit/ }).click();
+	const dialog = page.locator('dialog[open]');
+	await dialog.waitFor();
+	await axeCheck(page, 'the file settings dialog');
+	await dialog.getByLabel('Largest file (MB)').fill('60');
+	await dialog.locator('#site-files-save').click();
+	await dialog.getByText('Enter a size from 1 to 50 MB.').waitFor();
+	await dialog.getByLabel('Largest file (MB)').fill('2');
+	await dialog.getByLabel('GIF image').uncheck();
+	await dialog.getByLabel('ZIP archive').check();
+	await dialog.locator('#site-files-save').click();
+	await section.getByText('Files: up to 2 MB, 11 types').waitFor();
+	await section.getByText('ZIP archive').waitFor();
+	const saved = JSON.parse(sql(`SELECT settings->'files' FROM sites WHERE id = ${siteId}`));
+	assert.equal(saved.max_bytes, 2 * 1024 * 1024);
+	assert.ok(saved.types.includes('application/zip') && !saved.types.includes('image/gif'));
+	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE action = 'site.files' AND object_id = '${siteId}'`), '1');
+	await screenshot(page, 'files-admin-sites');
+	await axeCheck(page, 'the sites page with file settings');
 });
