@@ -257,6 +257,8 @@ files_send(struct vbreq *r, int fd, const char *type, const char *name, int inli
 	http_response_header(r->req, "referrer-policy", "no-referrer");
 	http_response_header(r->req, "cross-origin-resource-policy", "same-origin");
 	http_response_header(r->req, "cache-control", "private, no-store");
+	if (vb_secure_cookies())
+		http_response_header(r->req, "strict-transport-security", "max-age=31536000");
 	http_response_header(r->req, "content-type", type);
 	sbuf_init(&b);
 	fileutil_disposition(&b, inline_, name);
@@ -391,6 +393,16 @@ files_store(struct vbreq *r, const char *settings)
 	int64_t			 max;
 	int			 fd, rc;
 
+	/* Kore knows the length already: refuse before copying anything. */
+	(void)files_allowed(settings, NULL, &max);
+	if (r->req->http_body_length == 0) {
+		vb_error(r, 400, "empty_file", "The file is empty");
+		return (0);
+	}
+	if ((int64_t)r->req->http_body_length > max) {
+		vb_error(r, 413, "too_large", "The file is larger than this chat allows");
+		return (0);
+	}
 	(void)snprintf(tmp, sizeof(tmp), "%s/tmp/up-XXXXXX", files_root);
 	if ((fd = mkstemp(tmp)) == -1) {
 		vb_log(LOG_ERR, "req %s: files: mkstemp: %s", r->reqid, strerror(errno));
@@ -403,7 +415,6 @@ files_store(struct vbreq *r, const char *settings)
 		vb_error(r, 500, "internal", "Something went wrong on our side");
 		goto fail;
 	}
-	(void)files_allowed(settings, NULL, &max);
 	if (fr->size == 0) {
 		vb_error(r, 400, "empty_file", "The file is empty");
 		goto fail;

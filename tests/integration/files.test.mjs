@@ -234,6 +234,20 @@ test('staff uploads; the customer gets it live and downloads it; images inline o
 	    'inline; filename="_bersicht _Q3_.png"; filename*=UTF-8\'\'%C3%9Cbersicht%20%22Q3%22.png');
 	assert.match(d.headers.get('content-security-policy'), /sandbox/);
 
+	// A large file travels through Kore's disk spool (bodies over 1 MiB), both ways.
+	const big = Buffer.alloc(3 * 1024 * 1024 + 7, 'spool test line\n');
+	const bigUp = await upload(admin, conv, 'big.txt', big);
+	assert.equal(bigUp.status, 201, bigUp.text);
+	assert.equal(bigUp.json.message.meta.file.size, big.length);
+	const bigDown = await download(cust.token, bigUp.json.message.meta.file.id);
+	assert.equal(bigDown.status, 200);
+	assert.equal(Number(bigDown.headers.get('content-length')), big.length);
+	assert.ok(bigDown.body.equals(big));
+	const head = await fetch(`${BASE}/api/files/${bigUp.json.message.meta.file.id}?token=${cust.token}`, { method: 'HEAD' });
+	assert.equal(head.status, 200);
+	assert.equal(Number(head.headers.get('content-length')), big.length);
+	assert.deepEqual(fs.readdirSync(path.join(process.env.VB_VAR, 'files', 'tmp')), []);
+
 	// A name without a known extension gets the sniffed type's own.
 	const noext = await upload(cust.token, conv, 'scan', PNG);
 	assert.equal(noext.status, 201);
