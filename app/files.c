@@ -10,9 +10,11 @@
  * its chat message in one transaction. The stored message is fanned out
  * like any other (hub_publish) and replays on resume.
  *
- * Download and transcript answers are memory-mapped files streamed by Kore,
- * with headers that keep uploaded content inert on our origin (nosniff,
- * CSP sandbox, attachment unless an image is asked for inline).
+ * Copying a body Kore spooled to disk and writing a transcript zip run on
+ * Kore task threads, off the event loop. Download and transcript answers
+ * are memory-mapped files streamed by Kore, with headers that keep uploaded
+ * content inert on our origin (nosniff, CSP sandbox, attachment unless an
+ * image is asked for inline).
  *
  * Who asks: a customer by widget token (Authorization: Bearer; on GET also
  * ?token= so that the panel can render plain links), else staff with a full
@@ -35,11 +37,45 @@
 #include "fileutil.h"
 #include "queries.h"
 
+#include <kore/tasks.h>
+
 #define FILES_SNIFF_MAX		(256 * 1024)	/* bytes libmagic sees */
 #define FILES_RATE_MAX		20		/* uploads per conversation per minute */
 #define FILES_GO		2		/* who is known: carry on now */
 
+/*
+ * Work that would stall the worker's event loop runs on one of Kore's task
+ * threads: copying and hashing a body Kore spooled to disk, and writing a
+ * transcript zip. The thread touches only this struct (plain libc and
+ * libzip, no Kore calls); Kore does not free a request while its task runs.
+ */
+struct files_task {
+	struct kore_task	 task;		/* first: Kore casts to it */
+	/* spool: body fd in, temp fd out, results */
+	int			 in_fd;
+	int			 out_fd;
+	unsigned char		*head;
+	size_t			 headlen;
+	int64_t			 size;
+	char			 sha[65];
+	/* zip */
+	char			 path[PATH_MAX];
+	struct sbuf		 html;
+	char			 (*blobs)[PATH_MAX];
+	char			 **names;
+	size_t			 nfiles;
+	char			 err[160];
+	int			 ok;
+	int			 started;
+};
+
 struct files_req {
+	struct files_task *task;
+	char		*settings;	/* the site's limits, from the check */
+	char		tmp[PATH_MAX];	/* the upload's temporary file */
+	int		tmp_fd;
+	unsigned char	*head;
+	size_t		headlen;
 	int		customer;
 	int64_t		who;
 	int64_t		tenant;
@@ -71,19 +107,81 @@ files_init(void)
 		fatal("files: libmagic: %s", files_magic ? magic_error(files_magic) : "open");
 }
 
+static void
+files_task_free(struct files_task *ft)
+{
+	size_t	i;
+
+	if (ft->started)
+		kore_task_destroy(&ft->task);
+	sbuf_free(&ft->html);
+	for (i = 0; i < ft->nfiles; i++)
+		free(ft->names[i]);
+	free(ft->names);
+	free(ft->blobs);
+	kore_free(ft);
+}
+
 void
 files_free(struct vbreq *r)
 {
-	kore_free(r->files);
+	struct files_req	*fr = r->files;
+
+	if (fr == NULL)
+		return;
+	/* Never free under a running thread: leak instead (cannot happen). */
+	if (fr->task != NULL && fr->task->started && !kore_task_finished(&fr->task->task))
+		return;
+	if (fr->task != NULL)
+		files_task_free(fr->task);
+	if (fr->tmp_fd != -1)
+		(void)close(fr->tmp_fd);
+	if (fr->tmp[0] != '\0')
+		(void)unlink(fr->tmp);
+	kore_free(fr->head);
+	kore_free(fr->settings);
+	kore_free(fr);
 	r->files = NULL;
 }
 
 static struct files_req *
 files_req(struct vbreq *r)
 {
-	if (r->files == NULL)
+	if (r->files == NULL) {
 		r->files = kore_calloc(1, sizeof(*r->files));
+		r->files->tmp_fd = -1;
+	}
 	return (r->files);
+}
+
+/* Runs fn on a task thread; the handler resumes at step next. */
+static int
+files_task_start(struct vbreq *r, struct files_task *ft, int (*fn)(struct kore_task *),
+    int next)
+{
+	r->files->task = ft;
+	ft->started = 1;
+	kore_task_create(&ft->task, fn);
+	kore_task_bind_request(&ft->task, r->req);
+	r->step = next;
+	http_request_sleep(r->req);
+	kore_task_run(&ft->task);
+	return (VB_WAIT);
+}
+
+/* On resume: the finished task, or NULL when the wake-up was early. */
+static struct files_task *
+files_task_done(struct vbreq *r)
+{
+	struct files_task	*ft = r->files->task;
+
+	if (ft == NULL)
+		fatal("files: no task");
+	if (!kore_task_finished(&ft->task)) {
+		http_request_sleep(r->req);
+		return (NULL);
+	}
+	return (ft);
 }
 
 /* A job under the asker's organisation (customers have no session). */
@@ -343,78 +441,175 @@ files_write_all(int fd, const void *p, size_t n)
 	return (1);
 }
 
-/*
- * Copies the body to a temporary file, hashing it and keeping its first
- * bytes for libmagic. 0 on an I/O error (logged).
- */
+/* Hashes and copies in to out from the start; keeps the first bytes. */
 static int
-files_spool(struct vbreq *r, int fd, unsigned char *head, size_t *headlen)
+files_copy(int in, int out, unsigned char *head, size_t *headlen, int64_t *size, char *sha)
 {
 	crypto_hash_sha256_state	 st;
 	unsigned char			 buf[65536], dig[crypto_hash_sha256_BYTES];
 	ssize_t				 n;
-	int64_t				 total = 0;
+	off_t				 off = 0;
+	size_t				 k;
 
 	*headlen = 0;
 	crypto_hash_sha256_init(&st);
-	if (http_body_rewind(r->req) != KORE_RESULT_OK)
-		return (0);
-	while ((n = http_body_read(r->req, buf, sizeof(buf))) > 0) {
+	for (;;) {
+		if ((n = pread(in, buf, sizeof(buf), off)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
 		if (*headlen < FILES_SNIFF_MAX) {
-			size_t	k = MIN((size_t)n, FILES_SNIFF_MAX - *headlen);
+			k = MIN((size_t)n, FILES_SNIFF_MAX - *headlen);
 			memcpy(head + *headlen, buf, k);
 			*headlen += k;
 		}
 		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
-		if (!files_write_all(fd, buf, (size_t)n))
+		if (!files_write_all(out, buf, (size_t)n))
 			return (0);
-		total += n;
+		off += n;
 	}
-	if (n == -1 || fsync(fd) == -1)
+	if (n == -1 || fsync(out) == -1)
 		return (0);
 	crypto_hash_sha256_final(&st, dig);
-	util_hex(dig, sizeof(dig), r->files->sha);
-	r->files->size = total;
+	util_hex(dig, sizeof(dig), sha);
+	*size = off;
+	return (1);
+}
+
+static int
+files_task_spool(struct kore_task *t)
+{
+	struct files_task	*ft = (struct files_task *)t;
+
+	ft->ok = files_copy(ft->in_fd, ft->out_fd, ft->head, &ft->headlen, &ft->size, ft->sha);
+	if (!ft->ok)
+		(void)snprintf(ft->err, sizeof(ft->err), "%s", strerror(errno));
+	return (KORE_RESULT_OK);
+}
+
+/* A body Kore kept in memory: small, copied here at once. */
+static int
+files_spool_memory(struct vbreq *r)
+{
+	struct files_req	*fr = r->files;
+	crypto_hash_sha256_state st;
+	unsigned char		 buf[65536], dig[crypto_hash_sha256_BYTES];
+	ssize_t			 n;
+	size_t			 k;
+
+	crypto_hash_sha256_init(&st);
+	if (http_body_rewind(r->req) != KORE_RESULT_OK)
+		return (0);
+	while ((n = http_body_read(r->req, buf, sizeof(buf))) > 0) {
+		if (fr->headlen < FILES_SNIFF_MAX) {
+			k = MIN((size_t)n, FILES_SNIFF_MAX - fr->headlen);
+			memcpy(fr->head + fr->headlen, buf, k);
+			fr->headlen += k;
+		}
+		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+		if (!files_write_all(fr->tmp_fd, buf, (size_t)n))
+			return (0);
+		fr->size += n;
+	}
+	if (n == -1 || fsync(fr->tmp_fd) == -1)
+		return (0);
+	crypto_hash_sha256_final(&st, dig);
+	util_hex(dig, sizeof(dig), fr->sha);
+	return (1);
+}
+
+/* Forgets the temporary file (after a rename, or to drop it). */
+static void
+files_tmp_drop(struct files_req *fr, int unlink_it)
+{
+	if (fr->tmp_fd != -1)
+		(void)close(fr->tmp_fd);
+	fr->tmp_fd = -1;
+	if (unlink_it && fr->tmp[0] != '\0')
+		(void)unlink(fr->tmp);
+	fr->tmp[0] = '\0';
+}
+
+/*
+ * Starts storing the body: refuses empty and oversized bodies before
+ * copying anything, then copies to a temporary file — at once when Kore kept
+ * the body in memory, on a task thread when it spooled it to disk.
+ * VB_DONE (refused, answered), VB_WAIT (thread; resume at next) or
+ * FILES_GO (copied; go on with files_store_finish).
+ */
+static int
+files_store_start(struct vbreq *r, int next)
+{
+	struct files_req	*fr = r->files;
+	struct files_task	*ft;
+	int64_t			 max;
+
+	(void)files_allowed(fr->settings, NULL, &max);
+	if (r->req->http_body_length == 0) {
+		vb_error(r, 400, "empty_file", "The file is empty");
+		return (VB_DONE);
+	}
+	if ((int64_t)r->req->http_body_length > max) {
+		vb_error(r, 413, "too_large", "The file is larger than this chat allows");
+		return (VB_DONE);
+	}
+	(void)snprintf(fr->tmp, sizeof(fr->tmp), "%s/tmp/up-XXXXXX", files_root);
+	if ((fr->tmp_fd = mkstemp(fr->tmp)) == -1) {
+		vb_log(LOG_ERR, "req %s: files: mkstemp: %s", r->reqid, strerror(errno));
+		fr->tmp[0] = '\0';
+		vb_error(r, 500, "internal", "Something went wrong on our side");
+		return (VB_DONE);
+	}
+	fr->head = kore_malloc(FILES_SNIFF_MAX);
+	if (r->req->http_body_fd == -1) {
+		if (files_spool_memory(r))
+			return (FILES_GO);
+		vb_log(LOG_ERR, "req %s: files: spool: %s", r->reqid, strerror(errno));
+		files_tmp_drop(fr, 1);
+		vb_error(r, 500, "internal", "Something went wrong on our side");
+		return (VB_DONE);
+	}
+	ft = kore_calloc(1, sizeof(*ft));
+	sbuf_init(&ft->html);
+	ft->in_fd = r->req->http_body_fd;
+	ft->out_fd = fr->tmp_fd;
+	ft->head = fr->head;
+	return (files_task_start(r, ft, files_task_spool, next));
+}
+
+/* After a threaded copy: its results into the request; 0 on error (answered). */
+static int
+files_store_copied(struct vbreq *r, struct files_task *ft)
+{
+	struct files_req	*fr = r->files;
+
+	if (!ft->ok) {
+		vb_log(LOG_ERR, "req %s: files: spool: %s", r->reqid, ft->err);
+		files_tmp_drop(fr, 1);
+		vb_error(r, 500, "internal", "Something went wrong on our side");
+		return (0);
+	}
+	fr->headlen = ft->headlen;
+	fr->size = ft->size;
+	memcpy(fr->sha, ft->sha, sizeof(fr->sha));
 	return (1);
 }
 
 /*
- * Sniffs, checks against the site's settings and stores the body. 1 with
- * the blob in place; 0 with the error answered and nothing kept.
+ * Sniffs the copied body, checks it against the site's settings and moves
+ * it to its content address. 1 with the blob in place; 0 with the error
+ * answered and nothing kept.
  */
 static int
-files_store(struct vbreq *r, const char *settings)
+files_store_finish(struct vbreq *r)
 {
 	struct files_req	*fr = r->files;
-	unsigned char		*head;
 	const char		*sniffed;
-	char			 tmp[PATH_MAX], dst[PATH_MAX], name[sizeof(fr->name)];
-	size_t			 headlen;
+	char			 dst[PATH_MAX], name[sizeof(fr->name)];
 	int64_t			 max;
-	int			 fd, rc;
+	int			 rc;
 
-	/* Kore knows the length already: refuse before copying anything. */
-	(void)files_allowed(settings, NULL, &max);
-	if (r->req->http_body_length == 0) {
-		vb_error(r, 400, "empty_file", "The file is empty");
-		return (0);
-	}
-	if ((int64_t)r->req->http_body_length > max) {
-		vb_error(r, 413, "too_large", "The file is larger than this chat allows");
-		return (0);
-	}
-	(void)snprintf(tmp, sizeof(tmp), "%s/tmp/up-XXXXXX", files_root);
-	if ((fd = mkstemp(tmp)) == -1) {
-		vb_log(LOG_ERR, "req %s: files: mkstemp: %s", r->reqid, strerror(errno));
-		vb_error(r, 500, "internal", "Something went wrong on our side");
-		return (0);
-	}
-	head = kore_malloc(FILES_SNIFF_MAX);
-	if (!files_spool(r, fd, head, &headlen)) {
-		vb_log(LOG_ERR, "req %s: files: spool: %s", r->reqid, strerror(errno));
-		vb_error(r, 500, "internal", "Something went wrong on our side");
-		goto fail;
-	}
+	(void)files_allowed(fr->settings, NULL, &max);
 	if (fr->size == 0) {
 		vb_error(r, 400, "empty_file", "The file is empty");
 		goto fail;
@@ -423,32 +618,46 @@ files_store(struct vbreq *r, const char *settings)
 		vb_error(r, 413, "too_large", "The file is larger than this chat allows");
 		goto fail;
 	}
-	sniffed = magic_buffer(files_magic, head, headlen);
+	sniffed = magic_buffer(files_magic, fr->head, fr->headlen);
 	rc = fileutil_match(sniffed, fr->name, name, sizeof(name), &fr->type);
 	if (rc == FILE_MISMATCH) {
 		vb_error(r, 415, "type_mismatch",
 		    "The file's content does not match its name");
 		goto fail;
 	}
-	if (rc != FILE_OK || !files_allowed(settings, fr->type->mime, &max)) {
+	if (rc != FILE_OK || !files_allowed(fr->settings, fr->type->mime, &max)) {
 		vb_error(r, 415, "type_not_allowed", "This type of file is not allowed here");
 		goto fail;
 	}
 	kore_strlcpy(fr->name, name, sizeof(fr->name));
 	files_blob_path(dst, sizeof(dst), fr->tenant, fr->sha);
-	if (!files_mkdirs(fr->tenant, fr->sha) || rename(tmp, dst) == -1) {
+	if (!files_mkdirs(fr->tenant, fr->sha) || rename(fr->tmp, dst) == -1) {
 		vb_log(LOG_ERR, "req %s: files: store %s: %s", r->reqid, dst, strerror(errno));
 		vb_error(r, 500, "internal", "Something went wrong on our side");
 		goto fail;
 	}
-	(void)close(fd);
-	kore_free(head);
+	files_tmp_drop(fr, 0);
 	return (1);
 fail:
-	(void)close(fd);
-	(void)unlink(tmp);
-	kore_free(head);
+	files_tmp_drop(fr, 1);
 	return (0);
+}
+
+/* Records the stored file and its message. */
+static int
+files_record(struct vbreq *r)
+{
+	struct files_req	*fr = r->files;
+	struct db_job		*j;
+	char			 conv[24], who[24], size[24];
+
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)r->path_id[0]);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)fr->who);
+	(void)snprintf(size, sizeof(size), "%lld", (long long)fr->size);
+	j = files_job(r);
+	db_add(j, Q_FILE_ADD, 7, conv, files_kind(r), who, fr->name, fr->type->mime,
+	    size, fr->sha);
+	return (vb_db_submit(r, j, 4));
 }
 
 static void
@@ -474,16 +683,16 @@ files_upload_answer(struct vbreq *r)
 }
 
 /*
- * Steps: 0 name and who; 1 widget token looked up; 2 rate limit asked;
- * 3 access, open conversation and limits asked; 4 body stored, recorded;
- * 5 answered and fanned out.
+ * Steps: 0 name and who; 1 widget token looked up; 2 rate limit answered;
+ * 3 access, open conversation and limits answered: copy the body (5 when
+ * on a thread), sniff, store and record it; 4 answered and fanned out.
  */
 int
 files_upload(struct vbreq *r)
 {
 	struct files_req	*fr;
-	struct db_job		*j;
-	char			 raw[1024], conv[24], who[24], size[24];
+	struct files_task	*ft;
+	char			 raw[1024];
 	int			 rc;
 
 	switch (r->step) {
@@ -519,16 +728,22 @@ files_upload(struct vbreq *r)
 	case 3:
 		if (vb_db_error(r))
 			return (VB_DONE);
-		if (db_value(r->job, 0, 0, 0) == NULL || !files_store(r, db_value(r->job, 0, 0, 0)))
+		if (db_value(r->job, 0, 0, 0) == NULL) {
+			vb_error(r, 500, "internal", "Something went wrong on our side");
 			return (VB_DONE);
-		fr = r->files;
-		(void)snprintf(conv, sizeof(conv), "%lld", (long long)r->path_id[0]);
-		(void)snprintf(who, sizeof(who), "%lld", (long long)fr->who);
-		(void)snprintf(size, sizeof(size), "%lld", (long long)fr->size);
-		j = files_job(r);
-		db_add(j, Q_FILE_ADD, 7, conv, files_kind(r), who, fr->name, fr->type->mime,
-		    size, fr->sha);
-		return (vb_db_submit(r, j, 4));
+		}
+		r->files->settings = kore_strdup(db_value(r->job, 0, 0, 0));
+		if ((rc = files_store_start(r, 5)) != FILES_GO)
+			return (rc);
+		if (!files_store_finish(r))
+			return (VB_DONE);
+		return (files_record(r));
+	case 5:
+		if ((ft = files_task_done(r)) == NULL)
+			return (VB_WAIT);
+		if (!files_store_copied(r, ft) || !files_store_finish(r))
+			return (VB_DONE);
+		return (files_record(r));
 	case 4:
 		if (!vb_db_error(r))
 			files_upload_answer(r);
@@ -809,101 +1024,134 @@ files_transcript_html(struct sbuf *h, struct kore_json_item *root)
 	    "</body>\n</html>\n");
 }
 
-/* Builds the zip at path; 0 on failure (logged). */
+/* On a task thread: writes the zip (page, then the files stored as they are). */
 static int
-files_transcript_zip(struct vbreq *r, const char *path, struct kore_json_item *root,
-    struct sbuf *html)
+files_task_zip(struct kore_task *t)
 {
-	struct kore_json_item	*files, *f;
+	struct files_task	*ft = (struct files_task *)t;
 	zip_t			*z;
 	zip_source_t		*src;
 	zip_int64_t		 idx;
-	const char		*name, *sha;
-	char			 blob[PATH_MAX];
-	struct sbuf		 zn;
+	size_t			 i;
 	int			 err;
 
-	if ((z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err)) == NULL) {
-		vb_log(LOG_ERR, "req %s: transcript: zip_open %d", r->reqid, err);
-		return (0);
+	if ((z = zip_open(ft->path, ZIP_CREATE | ZIP_TRUNCATE, &err)) == NULL) {
+		(void)snprintf(ft->err, sizeof(ft->err), "zip_open: error %d", err);
+		return (KORE_RESULT_OK);
 	}
-	if ((src = zip_source_buffer(z, html->data, html->len, 0)) == NULL ||
+	if ((src = zip_source_buffer(z, ft->html.data, ft->html.len, 0)) == NULL ||
 	    zip_file_add(z, "transcript.html", src, ZIP_FL_ENC_UTF_8) < 0) {
 		zip_source_free(src);
 		goto fail;
 	}
-	files = files_json_member(root, "files");
-	if (files != NULL && files->type == KORE_JSON_TYPE_ARRAY) {
-		TAILQ_FOREACH(f, &files->data.items, list) {
-			if (f->type != KORE_JSON_TYPE_OBJECT ||
-			    (name = files_json_str(f, "name")) == NULL ||
-			    (sha = files_json_str(f, "sha256")) == NULL || strlen(sha) != 64 ||
-			    strspn(sha, "0123456789abcdef") != 64)
-				goto fail;
-			files_blob_path(blob, sizeof(blob), r->files->tenant, sha);
-			sbuf_init(&zn);
-			fileutil_zip_name(&zn, files_json_int(f, "id"), name);
-			sbuf_addc(&zn, '\0');
-			if ((src = zip_source_file(z, blob, 0, -1)) == NULL ||
-			    (idx = zip_file_add(z, zn.data, src, ZIP_FL_ENC_UTF_8)) < 0) {
-				zip_source_free(src);
-				sbuf_free(&zn);
-				goto fail;
-			}
-			sbuf_free(&zn);
-			/* Images and office files are compressed already. */
-			(void)zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+	for (i = 0; i < ft->nfiles; i++) {
+		if ((src = zip_source_file(z, ft->blobs[i], 0, -1)) == NULL ||
+		    (idx = zip_file_add(z, ft->names[i], src, ZIP_FL_ENC_UTF_8)) < 0) {
+			zip_source_free(src);
+			goto fail;
 		}
+		/* Images and office files are compressed already. */
+		(void)zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
 	}
-	if (zip_close(z) == 0)
-		return (1);
-	vb_log(LOG_ERR, "req %s: transcript: zip_close: %s", r->reqid,
-	    zip_error_strerror(zip_get_error(z)));
-	zip_discard(z);
-	return (0);
+	if (zip_close(z) == 0) {
+		ft->ok = 1;
+		return (KORE_RESULT_OK);
+	}
 fail:
-	vb_log(LOG_ERR, "req %s: transcript: %s", r->reqid, zip_error_strerror(zip_get_error(z)));
+	(void)snprintf(ft->err, sizeof(ft->err), "%s", zip_error_strerror(zip_get_error(z)));
 	zip_discard(z);
-	return (0);
+	return (KORE_RESULT_OK);
+}
+
+/* The files of the transcript into the task: blob paths and entry names. */
+static int
+files_zip_list(struct vbreq *r, struct files_task *ft, struct kore_json_item *root)
+{
+	struct kore_json_item	*files, *f;
+	const char		*name, *sha;
+	struct sbuf		 zn;
+	size_t			 n = 0;
+
+	files = files_json_member(root, "files");
+	if (files == NULL || files->type != KORE_JSON_TYPE_ARRAY)
+		return (1);
+	TAILQ_FOREACH(f, &files->data.items, list)
+		n++;
+	if (n == 0)
+		return (1);
+	if ((ft->blobs = calloc(n, sizeof(*ft->blobs))) == NULL ||
+	    (ft->names = calloc(n, sizeof(*ft->names))) == NULL)
+		fatal("files: out of memory");
+	TAILQ_FOREACH(f, &files->data.items, list) {
+		if (f->type != KORE_JSON_TYPE_OBJECT ||
+		    (name = files_json_str(f, "name")) == NULL ||
+		    (sha = files_json_str(f, "sha256")) == NULL || strlen(sha) != 64 ||
+		    strspn(sha, "0123456789abcdef") != 64)
+			return (0);
+		files_blob_path(ft->blobs[ft->nfiles], PATH_MAX, r->files->tenant, sha);
+		sbuf_init(&zn);
+		fileutil_zip_name(&zn, files_json_int(f, "id"), name);
+		sbuf_addc(&zn, '\0');
+		ft->names[ft->nfiles++] = zn.data;	/* the task frees it */
+	}
+	return (1);
+}
+
+/* Prepares the page and the list, then builds the zip on a task thread. */
+static int
+files_transcript_start(struct vbreq *r, const char *res, int next)
+{
+	struct kore_json	 json;
+	struct files_task	*ft;
+	int			 fd, ok;
+
+	ft = kore_calloc(1, sizeof(*ft));
+	sbuf_init(&ft->html);
+	r->files->task = ft;
+	kore_json_init(&json, res, strlen(res));
+	ok = kore_json_parse(&json) && json.root != NULL &&
+	    json.root->type == KORE_JSON_TYPE_OBJECT;
+	if (ok) {
+		files_transcript_html(&ft->html, json.root);
+		ok = files_zip_list(r, ft, json.root);
+	}
+	kore_json_cleanup(&json);
+	(void)snprintf(ft->path, sizeof(ft->path), "%s/tmp/tr-XXXXXX", files_root);
+	if (!ok || (fd = mkstemp(ft->path)) == -1) {
+		vb_log(LOG_ERR, "req %s: transcript: cannot start", r->reqid);
+		vb_error(r, 500, "internal", "The transcript could not be made");
+		return (VB_DONE);
+	}
+	(void)close(fd);
+	kore_strlcpy(r->files->tmp, ft->path, sizeof(r->files->tmp));	/* removed at the end */
+	r->files->task = NULL;
+	return (files_task_start(r, ft, files_task_zip, next));
 }
 
 static void
-files_transcript_answer(struct vbreq *r, const char *res)
+files_transcript_send(struct vbreq *r, struct files_task *ft)
 {
-	struct kore_json	 json;
-	struct sbuf		 html;
-	char			 path[PATH_MAX], name[64];
-	int			 fd, ok = 0;
+	char	name[64];
+	int	fd;
 
-	kore_json_init(&json, res, strlen(res));
-	sbuf_init(&html);
-	(void)snprintf(path, sizeof(path), "%s/tmp/tr-XXXXXX", files_root);
-	if (kore_json_parse(&json) && json.root != NULL &&
-	    json.root->type == KORE_JSON_TYPE_OBJECT && (fd = mkstemp(path)) != -1) {
-		(void)close(fd);
-		files_transcript_html(&html, json.root);
-		ok = files_transcript_zip(r, path, json.root, &html);
-		fd = ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		(void)unlink(path);
-		if (fd != -1) {
-			(void)snprintf(name, sizeof(name), "transcript-%lld.zip",
-			    (long long)r->path_id[0]);
-			files_send(r, fd, "application/zip", name, 0);
-		} else {
-			ok = 0;
-		}
-	}
-	if (!ok)
+	fd = ft->ok ? open(ft->path, O_RDONLY | O_CLOEXEC) : -1;
+	(void)unlink(ft->path);
+	r->files->tmp[0] = '\0';
+	if (fd == -1) {
+		vb_log(LOG_ERR, "req %s: transcript: %s", r->reqid, ft->err[0] ? ft->err : "open");
 		vb_error(r, 500, "internal", "The transcript could not be made");
-	sbuf_free(&html);
-	kore_json_cleanup(&json);
+		return;
+	}
+	(void)snprintf(name, sizeof(name), "transcript-%lld.zip", (long long)r->path_id[0]);
+	files_send(r, fd, "application/zip", name, 0);
 }
 
 /* GET /api/conversations/:id/transcript: a zip of the page and the files. */
 int
 files_transcript(struct vbreq *r)
 {
-	int	rc;
+	struct files_task	*ft;
+	int			 rc;
 
 	switch (r->step) {
 	case 0:
@@ -921,7 +1169,11 @@ files_transcript(struct vbreq *r)
 			vb_error(r, 404, "not_found", "No such conversation");
 			return (VB_DONE);
 		}
-		files_transcript_answer(r, db_value(r->job, 0, 0, 0));
+		return (files_transcript_start(r, db_value(r->job, 0, 0, 0), 3));
+	case 3:
+		if ((ft = files_task_done(r)) == NULL)
+			return (VB_WAIT);
+		files_transcript_send(r, ft);
 		return (VB_DONE);
 	}
 	fatal("files_transcript: step %d", r->step);

@@ -8,6 +8,10 @@ import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, axeCheck, screenshot, login, goto, BASE, TIMEOUT, OUT } from './lib.mjs';
 import { sql, newOrg } from '../lib/vb.mjs';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const DEMO = BASE.replace('127.0.0.1', '127.0.0.2') + '/';
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -107,6 +111,24 @@ test('the customer attaches a file on the demo page; it shows with a download li
 	await axeCheck(frame, 'the chat panel with files and the menu open');
 	await page.keyboard.press('Escape');
 	assert.equal(await frame.locator('#vb-menu').isHidden(), true);
+
+	// The transcript zip's page reads well on its own: escaped, linked, accessible.
+	const zipB64 = await frame.evaluate(async (u) => {
+		const b = new Uint8Array(await (await fetch(u)).arrayBuffer());
+		let s = '';
+		for (const x of b) s += String.fromCharCode(x);
+		return btoa(s);
+	}, await item.getAttribute('href'));
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vbtr-'));
+	fs.writeFileSync(path.join(dir, 't.zip'), Buffer.from(zipB64, 'base64'));
+	const html = execFileSync('unzip', ['-p', path.join(dir, 't.zip'), 'transcript.html'], { encoding: 'utf8' });
+	fs.rmSync(dir, { recursive: true });
+	assert.match(html, /statement &lt;march&gt;\.pdf/);
+	const { page: tp } = await newPage(browser, { width: 800, height: 700 });
+	await tp.setContent(html);
+	assert.equal(await tp.locator('a', { hasText: 'statement <march>.pdf' }).count(), 1);
+	await screenshot(tp, 'files-transcript');
+	await axeCheck(tp, 'the transcript page');
 	await screenshot(page, 'files-320');
 	await frame.locator('.panel').screenshot({ path: `${OUT}/files-320-panel.png` });
 	await axeCheck(frame, 'the chat panel with files at 320 px');
