@@ -113,6 +113,18 @@ test('the customer attaches a file on the demo page; it shows with a download li
 	assert.match(await thumb.getAttribute('src'), /inline=1/);
 	await frame.waitForFunction(() => document.querySelector('.file-thumb img')?.naturalWidth === 1);
 
+	// Files dropped on the panel are sent too.
+	await frame.evaluate(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(['Dropped notes\n'], 'dropped.txt', { type: 'text/plain' }));
+		const panel = document.querySelector('.panel');
+		panel.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+		panel.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+	});
+	await frame.locator('.row--me .file-card__name', { hasText: 'dropped.txt' }).waitFor();
+	assert.equal(await frame.locator('.panel--drop').count(), 0);
+	assert.equal(sql(`SELECT mime_type FROM files WHERE conversation_id = ${conv} AND name = 'dropped.txt'`), 'text/plain');
+
 	// The panel menu offers the transcript.
 	await frame.getByRole('button', { name: 'Chat options' }).click();
 	const item = frame.getByRole('link', { name: 'Download transcript' });
