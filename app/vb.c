@@ -68,7 +68,8 @@ KORE_SECCOMP_FILTER("vb",
 	KORE_SYSCALL_ALLOW(fcntl),
 	KORE_SYSCALL_ALLOW(access),
 	KORE_SYSCALL_ALLOW(faccessat),
-	KORE_SYSCALL_ALLOW(faccessat2)
+	KORE_SYSCALL_ALLOW(faccessat2),
+	KORE_SYSCALL_ALLOW(getdents64)
 );
 
 void
