@@ -200,6 +200,7 @@ vb_onfree(struct http_request *req)
 		rds_orphan(r->rds);
 	pwtask_free(r);
 	wmail_free(r);
+	files_free(r);
 	if (r->json_ok)
 		kore_json_cleanup(&r->json);
 	sbuf_free(&r->body);

@@ -223,6 +223,15 @@ static struct vb_route routes[] = {
 	{ "OPTIONS", "/api/widget/otp", RT_PUBLIC | RT_NOCSRF, NULL, hub_widget_preflight },
 	{ "GET", "/api/smtp", 0, "sites.read", SQL, Q_SMTP_GET, 200, "smtp", { } },
 	{ "PUT", "/api/smtp", 0, "sites.write", widget_smtp_save },
+	/* File transfer in chats (W7) and transcripts (W8): files.c finds out
+	 * who asks (widget token or staff session, CSRF for POST) itself. */
+	{ "GET", "/api/sites/:id/files", 0, "sites.read", SQL, Q_SITE_FILES_GET, 200, "files",
+	    { PATH_ID } },
+	{ "PUT", "/api/sites/:id/files", 0, "sites.write", files_settings_put },
+	{ "POST", "/api/conversations/:id/files", RT_PUBLIC | RT_NOCSRF, NULL, files_upload },
+	{ "GET", "/api/conversations/:id/files", RT_PUBLIC, NULL, files_list },
+	{ "GET", "/api/conversations/:id/transcript", RT_PUBLIC, NULL, files_transcript },
+	{ "GET", "/api/files/:id", RT_PUBLIC, NULL, files_download },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

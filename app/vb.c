@@ -48,7 +48,28 @@ KORE_SECCOMP_FILTER("vb",
 	KORE_SYSCALL_ALLOW(recvfrom),
 	KORE_SYSCALL_ALLOW(sched_yield),
 	KORE_SYSCALL_ALLOW(clock_gettime),
-	KORE_SYSCALL_ALLOW(gettimeofday)
+	KORE_SYSCALL_ALLOW(gettimeofday),
+	/* File transfer (files.c): spool, fsync, rename, zip, libmagic. */
+	KORE_SYSCALL_ALLOW(mkdir),
+	KORE_SYSCALL_ALLOW(mkdirat),
+	KORE_SYSCALL_ALLOW(rename),
+	KORE_SYSCALL_ALLOW(renameat),
+	KORE_SYSCALL_ALLOW(renameat2),
+	KORE_SYSCALL_ALLOW(unlink),
+	KORE_SYSCALL_ALLOW(unlinkat),
+	KORE_SYSCALL_ALLOW(fsync),
+	KORE_SYSCALL_ALLOW(fdatasync),
+	KORE_SYSCALL_ALLOW(ftruncate),
+	KORE_SYSCALL_ALLOW(fchmod),
+	KORE_SYSCALL_ALLOW(chmod),
+	KORE_SYSCALL_ALLOW(umask),
+	KORE_SYSCALL_ALLOW(pread64),
+	KORE_SYSCALL_ALLOW(statx),
+	KORE_SYSCALL_ALLOW(fcntl),
+	KORE_SYSCALL_ALLOW(access),
+	KORE_SYSCALL_ALLOW(faccessat),
+	KORE_SYSCALL_ALLOW(faccessat2),
+	KORE_SYSCALL_ALLOW(getdents64)
 );
 
 void
@@ -78,6 +99,7 @@ kore_worker_configure(void)
 	auth_init();
 	hub_init();
 	wmail_init();
+	files_init();
 }
 
 /*

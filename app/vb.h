@@ -204,6 +204,7 @@ struct vbreq {
 	int			status;
 	struct sbuf		ext;		/* handlers' own buffer, freed with r */
 	struct wmail		*mail;		/* wmail.c task, freed with r */
+	struct files_req	*files;		/* files.c */
 };
 
 /* req.c */
@@ -298,5 +299,13 @@ void	ops_websockets(int);
 void	ops_log(struct vbreq *, int);
 void	vb_log(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 
+/* files.c: file transfer in chats (W7) and transcripts (W8) */
+void	files_init(void);
+void	files_free(struct vbreq *);
+int	files_upload(struct vbreq *);
+int	files_download(struct vbreq *);
+int	files_list(struct vbreq *);
+int	files_transcript(struct vbreq *);
+int	files_settings_put(struct vbreq *);
 
 #endif

@@ -53,6 +53,8 @@ export function clear(el) {
 // Line icons on a 24-unit grid (after Feather, MIT). Decorative.
 const ICONS = {
 	close: ['M18 6L6 18M6 6l12 12'],
+	more: ['M12 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z', 'M19 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z',
+	    'M5 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z'],
 	send: ['M22 2L11 13', 'M22 2l-7 20-4-9-9-4 20-7z'],
 	alert: ['M12 8v4M12 16h.01', 'M22 12a10 10 0 1 1-20 0 10 10 0 0 1 20 0z'],
 	check: ['M20 6L9 17l-5-5'],

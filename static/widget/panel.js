@@ -25,10 +25,11 @@
 // server from the site's allow-list) decides who may be that parent.
 
 import { h, clear, icon, linkify } from './dom.js';
-import { t, initI18n, fmtTime, fmtNumber } from './i18n.js';
+import { t, initI18n, fmtTime, fmtNumber, getLang } from './i18n.js';
 import { Chat } from './chat.js';
 import { seed, onSave } from './store.js';
 import { SubjectPicker } from './subjects.js';
+import { uploadFile, checkFile, renderAttachment, transcriptUrl, fileIcon } from './files.js';
 
 const TEXT_MAX = 4000;
 const TYPING_SHOW = 4000;
@@ -45,6 +46,8 @@ let staffSeen = false;
 let customerWrote = false;
 let queueInfo = null;	// {position, wait} from the latest 'queue' frame
 let typingTimer = null;
+let token = null;		// widget token, for file links and uploads
+let fileSettings = null;	// {enabled, max_bytes, types} of this chat's site
 const seqRows = new Map();	// seq → row
 const pendingRows = new Map();	// client_id → row
 let lastRow = null;		// for grouping consecutive messages of one sender
@@ -59,6 +62,15 @@ const head = h('header', { class: 'head' },
 	h('h1', { class: 'head__title', id: 'vb-title' }, t('panel.title')),
 	h('p', { class: 'head__status', id: 'vb-status' },
 	    h('span', { class: 'dot', 'aria-hidden': 'true' }), statusText)),
+    h('div', { class: 'menu' },
+	h('button', { type: 'button', class: 'head__close menu__button', id: 'vb-menu-button',
+	    'aria-haspopup': 'true', 'aria-expanded': 'false', 'aria-controls': 'vb-menu',
+	    'aria-label': t('menu.label'), title: t('menu.label'), onClick: () => toggleMenu() },
+	    icon('more')),
+	h('ul', { class: 'menu__list', id: 'vb-menu', hidden: true },
+	    h('li', null, h('a', { class: 'menu__item', id: 'vb-transcript', href: '#',
+		download: '', onClick: () => toggleMenu(false) },
+		fileIcon('download'), t('menu.transcript'))))),
     h('button', { type: 'button', class: 'head__close', id: 'vb-close',
 	'aria-label': t('panel.close'), title: t('panel.close'), onClick: () => post({ type: 'vb-close' }) },
 	icon('close')));
@@ -82,13 +94,24 @@ const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
 const counter = h('p', { class: 'composer__counter', id: 'vb-counter' });
 const sendBtn = h('button', { type: 'submit', class: 'composer__send', id: 'vb-send',
     'aria-label': t('composer.send'), title: t('composer.send') }, icon('send'));
+const fileInput = h('input', { type: 'file', id: 'vb-file', class: 'vh', tabIndex: -1,
+    'aria-hidden': 'true', onChange: () => {
+	for (const f of fileInput.files)
+		sendFile(f);
+	fileInput.value = '';
+    } });
+const attachBtn = h('button', { type: 'button', class: 'composer__attach', id: 'vb-attach',
+    'aria-label': t('file.attach'), title: t('file.attach'), hidden: true,
+    onClick: () => fileInput.click() }, fileIcon('paperclip'));
 const composer = h('form', { class: 'composer', id: 'vb-composer', novalidate: true },
     h('label', { for: 'vb-input', class: 'vh' }, t('composer.label')),
-    h('div', { class: 'composer__row' }, input, sendBtn),
+    h('div', { class: 'composer__row' }, attachBtn, fileInput, input, sendBtn),
     h('p', { class: 'vh', id: 'vb-hint' }, t('composer.hint')),
     counter);
 
-const app = h('div', { class: 'panel' }, head, banner, scroller, authSlot, composer,
+const dropHint = h('div', { class: 'drop-hint', 'aria-hidden': 'true' },
+    h('p', { class: 'drop-hint__text' }, fileIcon('paperclip'), t('file.drop')));
+const app = h('div', { class: 'panel' }, head, banner, scroller, authSlot, composer, dropHint,
     h('p', { class: 'foot' }, t('panel.poweredBy')));
 
 const root = document.getElementById('vb-app') || document.body;
@@ -443,16 +466,19 @@ function wsUrl(token) {
 	return `${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`;
 }
 
-function start(token, conversationId) {
+function start(tok, conversationId) {
 	if (chat && chat.conv === conversationId) {
-		chat.url = wsUrl(token);
+		chat.url = wsUrl(tok);
+		token = tok;
 		return;
 	}
+	const token = tok;
 	if (chat) {
 		chat.stop();
 		resetView();
 	}
 	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
+	filesStart(token, conversationId);
 	for (const m of chat.history())
 		addMessage(m, false);
 	for (const e of chat.pending())
@@ -602,6 +628,12 @@ function timeEl(at) {
 	return h('time', { dateTime: d.toISOString(), class: 'msg__time' }, fmtTime(d));
 }
 
+function messageBody(m) {
+	if (m.meta?.file && Number.isSafeInteger(m.meta.file.id))
+		return renderAttachment(m.meta.file, { t, token, lang: getLang() });
+	return messageText(m.text);
+}
+
 function messageText(text) {
 	return h('div', { class: 'msg__text', dir: 'auto' }, linkify(String(text ?? ''), t('msg.linkNewTab')));
 }
@@ -638,14 +670,14 @@ function buildRow(m) {
 		    h('div', { class: 'msg msg--staff' },
 			cont ? h('span', { class: 'vh' }, t('msg.saidBy', { name }) + ' ')
 			    : h('p', { class: 'msg__name' }, name, h('span', { class: 'vh' }, ':')),
-			h('div', { class: 'bubble' }, messageText(m.text)),
+			h('div', { class: ['bubble', m.meta?.file && 'bubble--file'] }, messageBody(m)),
 			h('p', { class: 'msg__meta' }, timeEl(m.at))));
 	}
 	return h('div', { class: 'row row--me', 'data-kind': 'customer', 'data-sender': '',
 	    'data-at': m.at },
 	    h('div', { class: 'msg msg--me' },
 		h('span', { class: 'vh' }, t('msg.youSaid') + ' '),
-		h('div', { class: 'bubble' }, messageText(m.text)),
+		h('div', { class: ['bubble', m.meta?.file && 'bubble--file'] }, messageBody(m)),
 		h('p', { class: 'msg__meta' }, timeEl(m.at), ' ', statusEl('sent'))));
 }
 
@@ -768,6 +800,118 @@ input.addEventListener('keydown', (e) => {
 composer.addEventListener('submit', (e) => {
 	e.preventDefault();
 	submit();
+});
+
+// ---------------------------------------------------------------- files (W7) and transcript (W8)
+
+// The site's limits decide whether the attach button shows at all.
+async function filesStart(tok, conv) {
+	token = tok;
+	document.getElementById('vb-transcript').href = transcriptUrl(conv, { token: tok });
+	fileSettings = null;
+	attachBtn.hidden = true;
+	try {
+		const r = await fetch(`/api/conversations/${conv}/files`,
+		    { headers: { authorization: `Bearer ${tok}` } });
+		if (r.ok)
+			fileSettings = (await r.json()).settings;
+	} catch {
+		fileSettings = null;
+	}
+	attachBtn.hidden = !(fileSettings?.enabled);
+}
+
+function fileError(code, file) {
+	const max = fileSettings?.max_bytes ? Math.floor(fileSettings.max_bytes / 1048576 * 10) / 10 : 0;
+	const key = `file.error.${code}`;
+	const text = t(key, { name: file?.name ?? '', max: fmtNumber(max) });
+	addNotice(text === key ? t('file.error.generic', { name: file?.name ?? '' }) : text, 'error',
+	    'file-' + code + '-' + Date.now());
+}
+
+function sendFile(file) {
+	if (!chat || !token)
+		return;
+	const bad = checkFile(file, fileSettings);
+	if (bad) {
+		fileError(bad, file);
+		return;
+	}
+	const bar = h('progress', { class: 'file-progress', max: '1', value: '0',
+	    'aria-label': t('file.uploading', { name: file.name }) });
+	const row = h('div', { class: ['row', 'row--me', 'row--pending'], 'data-kind': 'customer',
+	    'data-pending': '' },
+	    h('div', { class: 'msg msg--me' },
+		h('div', { class: 'bubble bubble--file' },
+		    h('p', { class: 'file-card__name', dir: 'auto' }, file.name), bar),
+		h('p', { class: 'msg__meta' }, statusEl('sending'))));
+	log.appendChild(row);
+	lastRow = null;
+	scrollToEnd();
+	const conv = chat.conv;
+	uploadFile({ conversationId: conv, file, token,
+	    onProgress: (f) => { bar.value = f; } }).promise.then((m) => {
+		row.remove();
+		// Usually the hub's copy has arrived already; this covers a lagging socket.
+		if (chat && chat.conv === conv)
+			chat.onMessage(m, true);
+		scrollToEnd();
+	}, (e) => {
+		row.remove();
+		fileError(e.code, file);
+	});
+}
+
+// Drag and drop anywhere on the panel.
+let dragDepth = 0;
+function hasFiles(e) {
+	return Boolean(fileSettings?.enabled && e.dataTransfer &&
+	    [...e.dataTransfer.types].includes('Files'));
+}
+app.addEventListener('dragenter', (e) => {
+	if (!hasFiles(e))
+		return;
+	e.preventDefault();
+	dragDepth++;
+	app.classList.add('panel--drop');
+});
+app.addEventListener('dragover', (e) => {
+	if (hasFiles(e))
+		e.preventDefault();
+});
+app.addEventListener('dragleave', () => {
+	if (dragDepth > 0 && --dragDepth === 0)
+		app.classList.remove('panel--drop');
+});
+app.addEventListener('drop', (e) => {
+	if (!hasFiles(e))
+		return;
+	e.preventDefault();
+	dragDepth = 0;
+	app.classList.remove('panel--drop');
+	for (const f of e.dataTransfer.files)
+		sendFile(f);
+});
+
+// The panel menu: a disclosure button with a short list of links.
+const menuBtn = document.getElementById('vb-menu-button');
+const menuList = document.getElementById('vb-menu');
+function toggleMenu(open = menuList.hidden) {
+	menuList.hidden = !open;
+	menuBtn.setAttribute('aria-expanded', String(open));
+	if (open)
+		menuList.querySelector('a')?.focus();
+}
+menuList.addEventListener('keydown', (e) => {
+	if (e.key === 'Escape') {
+		e.preventDefault();
+		toggleMenu(false);
+		menuBtn.focus();
+	}
+});
+document.addEventListener('click', (e) => {
+	if (!menuList.hidden && !e.target.closest?.('.menu'))
+		toggleMenu(false);
 });
 
 // ---------------------------------------------------------------- start

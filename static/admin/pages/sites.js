@@ -10,6 +10,7 @@ import {
 } from '../lib/ui.js';
 import { routingBlock } from '../lib/siterouting.js';
 import { widgetActions, mailCard } from './site_widget.js';
+import { filesSection } from './site_files.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -130,7 +131,8 @@ export async function render(root, ctx) {
 			    h('code', { class: 'embed-code' }, embedCode(s.site_key))),
 			    copyButton(() => embedCode(s.site_key),
 				{ what: t('sites.embedOf', { name: s.name }) }))),
-		    ctx.can('queues.read') ? routingBlock(s, ctx) : null));
+		    ctx.can('queues.read') ? routingBlock(s, ctx) : null,
+		    filesSection(s, { canWrite })));
 	}
 
 	function siteDialog(s) {
