@@ -131,8 +131,9 @@ test('the agent replaces the one-time password and sees no administration', asyn
 	await page.locator('#new-password').fill(agentPassword);
 	await page.locator('#confirm-password').fill(agentPassword);
 	await page.locator('#password-submit').click();
-	await page.waitForURL('**/account');
-	await ready(page);
+	// An agent starts in the console.
+	await page.waitForURL('**/console');
+	await goto(page, '/account');
 	assert.equal(await page.locator('#page-title').textContent(), 'Your account');
 
 	// The profile shows what the administrator granted.

@@ -160,7 +160,11 @@ test('the waiting list, picking by double-click, ending with a wrap-up code; usa
 	const offered = pb.locator(`.offer[data-conv="${c.conv}"] [data-action="accept"]`);
 	await Promise.race([offered.waitFor().then(() => offered.click()).catch(() => {}),
 	    row.dblclick().catch(() => {})]);
-	await pb.locator('#chat-log .msg--customer', { hasText: 'Saturday' }).waitFor();
+	await pb.locator('#chat-log .msg--customer', { hasText: 'Saturday' }).waitFor().catch(async (e) => {
+		await screenshot(pb, 'console-debug');
+		console.log('ERRORS', JSON.stringify(pb.errors));
+		throw e;
+	});
 	await pb.locator('#chat-finish').click();
 	await pb.locator('#wrapup-form').waitFor();
 	await pb.locator('#wrapup-save').click();

@@ -103,7 +103,7 @@ test('an agent sees no administration and is refused by the API', async () => {
 	}
 	assert.equal((await agent.get('/admin/users')).status, 403);
 	const root = await agent.get('/');
-	assert.equal(root.headers.get('location'), '/account');
+	assert.equal(root.headers.get('location'), '/console', 'agents start in the console');
 });
 
 test('nobody grants permissions they do not hold', async () => {
