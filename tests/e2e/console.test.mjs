@@ -128,8 +128,14 @@ test('an agent answers an offer, chats, notes, uses a canned reply; a supervisor
 	const o = await benWs.next((f) => f.type === 'offer' && f.conversation_id === c.conv);
 	assert.equal(o.transfer_from, 'Ada Lovelace');
 	await pa.locator(`#my-chats [data-conv="${c.conv}"]`).waitFor({ state: 'detached' });
+	benWs.sendJson({ type: 'accept', conversation_id: c.conv });
+	await benWs.next((f) => f.type === 'accepted');
+	benWs.sendJson({ type: 'finish', conversation_id: c.conv });
+	await benWs.next((f) => f.type === 'finished');
 	benWs.close();
 	c.ws.close();
+	await pa.locator('#agent-state').selectOption('offline');
+	await pa.waitForFunction(() => document.querySelector('#agent-state').dataset.confirmed === 'offline');
 	await s.context.close();
 	await a.context.close();
 });
@@ -148,23 +154,19 @@ test('the waiting list, picking by double-click, ending with a wrap-up code; usa
 	const pb = a.page;
 	await pb.locator('#console-conn', { hasText: 'Connected' }).waitFor();
 	await pb.locator('#agent-state').selectOption('not_ready:Lunch');
-	await pb.waitForFunction(() => document.querySelector('#agent-state').dataset.state === 'not_ready');
+	await pb.waitForFunction(() => document.querySelector('#agent-state').dataset.confirmed === 'not_ready');
 	const c = await customer(site, 'Is the branch open on Saturday?');
 	const row = pb.locator(`#waiting [data-conv="${c.conv}"]`);
 	await row.waitFor({ timeout: TIMEOUT });
 	await screenshot(pb, 'console-mobile-waiting');
 	await axeCheck(pb, 'console at 375 px');
 	await pb.locator('#agent-state').selectOption('ready');
-	await pb.waitForFunction(() => document.querySelector('#agent-state').dataset.state === 'ready');
+	await pb.waitForFunction(() => document.querySelector('#agent-state').dataset.confirmed === 'ready');
 	// The router may ring it first; either way the agent gets it.
 	const offered = pb.locator(`.offer[data-conv="${c.conv}"] [data-action="accept"]`);
 	await Promise.race([offered.waitFor().then(() => offered.click()).catch(() => {}),
 	    row.dblclick().catch(() => {})]);
-	await pb.locator('#chat-log .msg--customer', { hasText: 'Saturday' }).waitFor().catch(async (e) => {
-		await screenshot(pb, 'console-debug');
-		console.log('ERRORS', JSON.stringify(pb.errors));
-		throw e;
-	});
+	await pb.locator('#chat-log .msg--customer', { hasText: 'Saturday' }).waitFor();
 	await pb.locator('#chat-finish').click();
 	await pb.locator('#wrapup-form').waitFor();
 	await pb.locator('#wrapup-save').click();

@@ -105,7 +105,10 @@ export async function render(root, ctx) {
 		conn.textContent = up ? t('console.online') : t('console.reconnecting');
 		conn.classList.toggle('is-down', !up);
 	});
-	hub.on('state', () => refreshMine());
+	hub.on('state', async () => {
+		await refreshMine();
+		stateSel.dataset.confirmed = S.state;
+	});
 	hub.on('error', (f) => {
 		const known = `console.err.${f.code}`;
 		toast(t(known) !== known ? t(known) : (f.message || t('state.error')), 'error');
@@ -596,6 +599,18 @@ export async function render(root, ctx) {
 		try {
 			S.waiting = (await api.get('/api/console/waiting')).items || [];
 			drawWaiting();
+			// An offer made while this page was away still rings here.
+			let added = false;
+			for (const w of S.waiting) {
+				if (w.offered_to_me && w.offer_expires_at && !S.offers.has(w.id) &&
+				    Date.parse(w.offer_expires_at) > Date.now()) {
+					S.offers.set(w.id, { expires_at: w.offer_expires_at, customer: w.customer,
+					    queue: w.queue, preview: w.preview });
+					added = true;
+				}
+			}
+			if (added)
+				drawOffers();
 		} catch { /* shown as stale; the next poll retries */ }
 	}
 
