@@ -20,6 +20,7 @@ async function world(agents = ['Ada Agent']) {
 // The agent gets the offer for conv and accepts; the backlog is replayed.
 async function answer(agent, conv) {
 	agent.ws.sendJson({ type: 'state', state: 'ready' });
+	await agent.ws.next((f) => f.type === 'state');
 	await agent.ws.next((f) => f.type === 'offer' && f.conversation_id === conv, 8000);
 	agent.ws.sendJson({ type: 'accept', conversation_id: conv });
 	await agent.ws.next((f) => f.type === 'accepted' && f.conversation_id === conv);
@@ -255,4 +256,17 @@ test('staff directory with presence, staff chat, and the live board', async () =
 	assert.equal(board.queues[0].waiting, 1);
 	assert.ok(board.conversations.some((c) => c.id === cust.conv));
 	for (const ws of [ada.ws, ben.ws, sup.ws, cust.ws]) ws.close();
+});
+
+test('a console that went quiet (no presence for 90 s) is not offered contacts', async () => {
+	const { site, team: [ada] } = await world();
+	ada.ws.sendJson({ type: 'state', state: 'ready' });
+	await ada.ws.next((f) => f.type === 'state');
+	sql(`UPDATE agent_states SET seen_at = now() - interval '2 minutes' WHERE user_id = ${ada.id}`);
+	const cust = await customer(site);
+	await sleep(1500);
+	assert.equal(sql(`SELECT routing FROM conversations WHERE id = ${cust.conv}`), 'queued', 'not offered to a silent console');
+	sql(`UPDATE agent_states SET seen_at = now() WHERE user_id = ${ada.id}`);
+	await ada.ws.next((f) => f.type === 'offer' && f.conversation_id === cust.conv, 5000);
+	for (const ws of [ada.ws, cust.ws]) ws.close();
 });
