@@ -540,8 +540,11 @@ hub_subscribe_done(struct db_job *j, void *arg)
 			for (i = 0; i < n; i++)
 				if ((v = db_value(j, 1, i, 0)) != NULL)
 					hub_send(hc, v, strlen(v));
-			/* Staff also get the internal notes and whispers. */
-			n = hc->kind == HUB_STAFF ? db_rows(j, 2) : 0;
+			/*
+			 * Staff also get the internal notes and whispers;
+			 * customers how far the staff have read.
+			 */
+			n = db_rows(j, 2);
 			for (i = 0; i < n; i++)
 				if ((v = db_value(j, 2, i, 0)) != NULL)
 					hub_send(hc, v, strlen(v));
@@ -576,6 +579,8 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 	if (hc->kind == HUB_STAFF) {
 		(void)snprintf(after_note, sizeof(after_note), "%lld", (long long)in->after_note);
 		db_add(j, Q_NOTES_AFTER, 2, conv, after_note);
+	} else {
+		db_add(j, Q_READ_MARK, 1, conv);
 	}
 	hub_submit(hc, j, hub_subscribe_done, op);
 }
@@ -976,6 +981,7 @@ static const struct {
 	{ "wrapup", hub_in_op },
 	{ "dm", hub_in_op },
 	{ "watch", hub_in_op },
+	{ "read", hub_in_op },
 	{ "unsubscribe", hub_in_unsubscribe },
 	{ "state", hub_in_state },
 	{ "accept", hub_in_accept },

@@ -480,27 +480,30 @@ BEGIN
 	RETURN;
 END $$;
 
+-- One function per operation, vb_op_<name>(frame jsonb): a new operation is
+-- a new function (and a row in the hub's table), nothing else changes.
+CREATE FUNCTION vb_op_whisper(f jsonb) RETURNS TABLE (target text, id bigint, frame text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM vb_op_note(f, 'whisper');
+END $$;
+
+CREATE FUNCTION vb_op_note(f jsonb) RETURNS TABLE (target text, id bigint, frame text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM vb_op_note(f, 'note');
+END $$;
+
 CREATE FUNCTION vb_staff_op(p_op text, p_frame jsonb) RETURNS TABLE (target text, id bigint, frame text)
 LANGUAGE plpgsql AS $$
 BEGIN
 	IF jsonb_typeof(p_frame) <> 'object' THEN
 		PERFORM vb_fail(422, 'invalid', 'A JSON object is required');
 	END IF;
-	CASE p_op
-	WHEN 'note' THEN RETURN QUERY SELECT * FROM vb_op_note(p_frame, 'note');
-	WHEN 'whisper' THEN RETURN QUERY SELECT * FROM vb_op_note(p_frame, 'whisper');
-	WHEN 'barge' THEN RETURN QUERY SELECT * FROM vb_op_barge(p_frame);
-	WHEN 'leave' THEN RETURN QUERY SELECT * FROM vb_op_leave(p_frame);
-	WHEN 'transfer' THEN RETURN QUERY SELECT * FROM vb_op_transfer(p_frame);
-	WHEN 'invite' THEN RETURN QUERY SELECT * FROM vb_op_invite(p_frame);
-	WHEN 'join' THEN RETURN QUERY SELECT * FROM vb_op_join(p_frame);
-	WHEN 'take' THEN RETURN QUERY SELECT * FROM vb_op_take(p_frame);
-	WHEN 'wrapup' THEN RETURN QUERY SELECT * FROM vb_op_wrapup(p_frame);
-	WHEN 'dm' THEN RETURN QUERY SELECT * FROM vb_op_dm(p_frame);
-	WHEN 'watch' THEN RETURN QUERY SELECT * FROM vb_op_watch(p_frame);
-	WHEN 'presence' THEN RETURN QUERY SELECT * FROM vb_op_presence(p_frame);
-	ELSE PERFORM vb_fail(422, 'unknown_type', 'Unknown staff operation');
-	END CASE;
+	IF p_op !~ '^[a-z]{1,20}$' OR to_regprocedure('vb_op_' || p_op || '(jsonb)') IS NULL THEN
+		PERFORM vb_fail(422, 'unknown_type', 'Unknown staff operation');
+	END IF;
+	RETURN QUERY EXECUTE format('SELECT * FROM %I($1)', 'vb_op_' || p_op) USING p_frame;
 END $$;
 
 -- Console reads (REST) ---------------------------------------------------------

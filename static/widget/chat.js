@@ -298,6 +298,10 @@ export class Chat {
 			if (f.conversation_id === this.conv && Number.isInteger(f.position))
 				this.emit('queue', { position: f.position, wait: f.estimated_wait_s });
 			break;
+		case 'read':
+			if (f.conversation_id === this.conv && f.by === 'staff' && Number.isInteger(f.seq))
+				this.emit('read', { seq: f.seq });
+			break;
 		case 'typing':
 			if (f.conversation_id === this.conv && f.sender?.kind !== 'customer')
 				this.emit('typing', { sender: f.sender });

@@ -42,6 +42,7 @@ const en = {
 	'msg.system': 'Notice',
 	'msg.sending': 'Sending…',
 	'msg.sent': 'Sent',
+	'msg.read': 'Read',
 	'msg.notSent': 'Not sent',
 	'msg.retry': 'Try again',
 	'msg.linkNewTab': '(opens in a new tab)',

@@ -520,6 +520,9 @@ function onEvent(type, d) {
 			scrollToEnd();
 		break;
 	}
+	case 'read':
+		markRead(d.seq);
+		break;
 	case 'queued':
 		addPending(d.entry);
 		scrollToEnd();
@@ -638,10 +641,21 @@ function messageText(text) {
 	return h('div', { class: 'msg__text', dir: 'auto' }, linkify(String(text ?? ''), t('msg.linkNewTab')));
 }
 
+// The staff have read up to seq: the customer's messages so far say so.
+let readSeq = 0;
+function markRead(seq) {
+	readSeq = Math.max(readSeq, seq);
+	for (const el of log.querySelectorAll('.row--me[data-seq] .msg__status--sent')) {
+		if (Number(el.closest('.row').dataset.seq) <= readSeq)
+			el.replaceWith(statusEl('read'));
+	}
+}
+
 function statusEl(state) {
-	const label = { sending: t('msg.sending'), sent: t('msg.sent'), failed: t('msg.notSent') }[state];
+	const label = { sending: t('msg.sending'), sent: t('msg.sent'), read: t('msg.read'),
+	    failed: t('msg.notSent') }[state];
 	return h('span', { class: `msg__status msg__status--${state}` },
-	    state === 'sent' ? icon('check', 'msg__tick') : null,
+	    state === 'sent' || state === 'read' ? icon('check', 'msg__tick') : null,
 	    state === 'failed' ? icon('alert', 'msg__tick') : null, label);
 }
 
@@ -678,7 +692,7 @@ function buildRow(m) {
 	    h('div', { class: 'msg msg--me' },
 		h('span', { class: 'vh' }, t('msg.youSaid') + ' '),
 		h('div', { class: ['bubble', m.meta?.file && 'bubble--file'] }, messageBody(m)),
-		h('p', { class: 'msg__meta' }, timeEl(m.at), ' ', statusEl('sent'))));
+		h('p', { class: 'msg__meta' }, timeEl(m.at), ' ', statusEl(m.seq <= readSeq ? 'read' : 'sent'))));
 }
 
 // Rows with a seq are kept in seq order; unsent ones stay at the end.

@@ -134,6 +134,8 @@ test('done when: CAPTCHA, subject, queue place, offer, chat and file, whisper an
 	await offer.locator('[data-action="accept"]').click();
 	await a.page.locator('#chat-log .msg--customer', { hasText: 'declined abroad' }).waitFor();
 	await frame.locator('.row', { hasText: 'Ada Lovelace joined the chat' }).waitFor();
+	// The agent has it on screen: the customer's message is marked read.
+	await frame.locator('.row--me .msg__status--read').first().waitFor();
 
 	// Messages both ways.
 	await a.page.locator('#composer-text').fill('I can help with that. Which country are you in?');

@@ -270,3 +270,28 @@ test('a console that went quiet (no presence for 90 s) is not offered contacts',
 	await ada.ws.next((f) => f.type === 'offer' && f.conversation_id === cust.conv, 5000);
 	for (const ws of [ada.ws, cust.ws]) ws.close();
 });
+
+test('read marks: the agent reads, the customer hears it (live and on resume); silent monitors mark nothing', async () => {
+	const { admin, site, team: [ada] } = await world();
+	const cust = await customer(site, 'First question');
+	await answer(ada, cust.conv);
+	cust.ws.sendJson({ type: 'send', conversation_id: cust.conv, client_id: 'q2', text: 'Second question' });
+	const q2 = await cust.ws.next((f) => f.type === 'ack' && f.client_id === 'q2');
+	ada.ws.sendJson({ type: 'read', conversation_id: cust.conv, seq: q2.seq });
+	const read = await cust.ws.next((f) => f.type === 'read');
+	assert.deepEqual([read.seq, read.by], [q2.seq, 'staff']);
+	// Beyond the last message is clamped; going back changes nothing.
+	ada.ws.sendJson({ type: 'read', conversation_id: cust.conv, seq: 1 });
+	ada.ws.sendJson({ type: 'read', conversation_id: cust.conv, seq: 'x' });
+	assert.equal((await ada.ws.next((f) => f.type === 'error')).code, 'invalid');
+	assert.equal(sql(`SELECT staff_read_seq FROM conversations WHERE id = ${cust.conv}`), String(q2.seq));
+	const sup = await staff(admin, 'Sam Supervisor', 'supervisor');
+	sup.ws.sendJson({ type: 'read', conversation_id: cust.conv, seq: 99 });
+	assert.equal((await sup.ws.next((f) => f.type === 'error')).code, 'not_found');
+	cust.ws.sendJson({ type: 'subscribe', conversation_id: cust.conv, after_seq: 0 });
+	await cust.ws.next((f) => f.type === 'subscribed');
+	assert.equal(cust.ws.frames.filter((f) => f.type === 'read').at(-1).seq, q2.seq, 'the mark comes with the replay');
+	cust.ws.sendJson({ type: 'read', conversation_id: cust.conv, seq: 1 });
+	assert.equal((await cust.ws.next((f) => f.type === 'error')).code, 'forbidden');
+	for (const ws of [ada.ws, sup.ws, cust.ws]) ws.close();
+});

@@ -245,8 +245,10 @@ export async function render(root, ctx) {
 			c.typing = 0;
 		if (S.active !== c.id && f.sender?.id !== me.id)
 			c.unread += 1;
-		if (S.active === c.id)
+		if (S.active === c.id) {
 			appendItem(c, f);
+			markRead(c);
+		}
 		drawChats();
 	});
 	hub.on('note', (f) => {
@@ -303,6 +305,7 @@ export async function render(root, ctx) {
 			c.unread = 0;
 		drawChats();
 		drawPane();
+		markRead(c);
 		S.side = 'customer';
 		drawSide();
 	}
@@ -401,6 +404,21 @@ export async function render(root, ctx) {
 			logEl.scrollTop = logEl.scrollHeight;
 		drawTyping();
 	}
+
+	// The agent has this chat on screen: tell the customer how far it is read.
+	function markRead(c) {
+		if (!c || c.role === 'supervisor' || c.status !== 'open' || document.hidden)
+			return;
+		let top = 0;
+		for (const f of c.items.values())
+			if (f.type === 'message' && f.sender?.kind === 'customer' && f.seq > top)
+				top = f.seq;
+		if (top > (c.readSent || 0)) {
+			c.readSent = top;
+			hub.send({ type: 'read', conversation_id: c.id, seq: top });
+		}
+	}
+	document.addEventListener('visibilitychange', () => markRead(S.chats.get(S.active)));
 
 	function drawTyping() {
 		const c = S.chats.get(S.active);
