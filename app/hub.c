@@ -966,10 +966,35 @@ hub_in_op(struct hub_conn *hc, struct hub_in *in)
 	hub_submit(hc, j, hub_op_done, op);
 }
 
+/* A customer leaves the queue before anyone answered (W5, A7). */
+static void
+hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		 conv[24], who[24];
+
+	if (hc->kind != HUB_CUSTOMER) {
+		hub_send_error(hc, NULL, "forbidden", "Only the customer leaves the queue");
+		return;
+	}
+	if (in->conv <= 0) {
+		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
+		return;
+	}
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	op = hub_op_new(hc, in->conv, NULL);
+	j = hub_job(hc, "");
+	db_add(j, Q_LEAVE_QUEUE, 2, conv, who);
+	hub_submit(hc, j, hub_op_done, op);
+}
+
 static const struct {
 	const char	*type;
 	void		(*fn)(struct hub_conn *, struct hub_in *);
 } hub_types[] = {
+	{ "leave_queue", hub_in_leave_queue },
 	{ "note", hub_in_op },
 	{ "whisper", hub_in_op },
 	{ "barge", hub_in_op },

@@ -658,6 +658,7 @@ export default {
 	'console.customer': 'Customer',
 	'console.offerNew': 'New chat',
 	'console.offerTransfer': 'Transferred by {name}',
+	'console.offerWithdrawn': 'The customer left the queue; the offer is withdrawn.',
 	'console.offerAnnounce': 'New chat from {name}. Accept or decline.',
 	'console.expiresIn': 'rings for {s} s',
 	'console.accept': 'Accept',

@@ -122,6 +122,11 @@ export class Chat {
 	}
 
 	// Tells the others the customer is typing, at most every 3 s.
+	// Leave the queue before anyone answered: the chat ends (A7 keeps it).
+	leaveQueue() {
+		this.frame({ type: 'leave_queue', conversation_id: this.conv });
+	}
+
 	typing() {
 		const now = Date.now();
 		if (!this.subscribed || now - this.lastTyping < TYPING_EVERY)
@@ -297,6 +302,10 @@ export class Chat {
 		case 'queue':
 			if (f.conversation_id === this.conv && Number.isInteger(f.position))
 				this.emit('queue', { position: f.position, wait: f.estimated_wait_s });
+			break;
+		case 'left_queue':
+			if (f.conversation_id === this.conv)
+				this.emit('ended', { code: 'left_queue' });
 			break;
 		case 'read':
 			if (f.conversation_id === this.conv && f.by === 'staff' && Number.isInteger(f.seq))

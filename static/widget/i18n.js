@@ -56,6 +56,8 @@ const en = {
 	'error.internal': 'Something went wrong. Please try again.',
 	'error.generic': 'Something went wrong. Please try again.',
 	'action.newChat': 'Start a new chat',
+	'action.leaveQueue': 'Leave the queue',
+	'error.left_queue': 'You left the queue. Write to us again whenever you like.',
 
 	'subjects.legend': 'What is your question about?',
 	'subjects.closed': '(closed now – we reply when we open)',

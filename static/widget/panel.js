@@ -535,6 +535,10 @@ function onEvent(type, d) {
 		    'error', d.code);
 		break;
 	case 'ended':
+		if (d.code === 'left_queue') {
+			staffSeen = true;
+			updateWaiting();
+		}
 		addNotice(t(`error.${d.code}`), 'error', d.code,
 		    h('button', { type: 'button', class: 'btn btn--small', onClick: newChat }, t('action.newChat')));
 		break;
@@ -613,8 +617,10 @@ function updateWaiting(changed = false) {
 		return;
 	clear(waiting);
 	if (want) {
-		waiting.appendChild(h('p', { class: 'waiting' }, icon('clock', 'waiting__icon'),
-		    h('span', { 'data-queue-position': queueInfo?.position ?? '' }, waitingText())));
+		waiting.appendChild(h('div', { class: 'waiting' }, icon('clock', 'waiting__icon'),
+		    h('p', { class: 'waiting__text', 'data-queue-position': queueInfo?.position ?? '' }, waitingText()),
+		    h('button', { type: 'button', class: 'btn btn--small btn--quiet', id: 'vb-leave-queue',
+			onClick: () => chat?.leaveQueue() }, t('action.leaveQueue'))));
 	}
 }
 

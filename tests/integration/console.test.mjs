@@ -295,3 +295,23 @@ test('read marks: the agent reads, the customer hears it (live and on resume); s
 	assert.equal((await cust.ws.next((f) => f.type === 'error')).code, 'forbidden');
 	for (const ws of [ada.ws, sup.ws, cust.ws]) ws.close();
 });
+
+test('a waiting customer leaves the queue: abandoned and kept, the ringing offer is withdrawn (W5, A7)', async () => {
+	const { site, team: [ada] } = await world();
+	ada.ws.sendJson({ type: 'state', state: 'ready' });
+	await ada.ws.next((f) => f.type === 'state');
+	const cust = await customer(site, 'Anyone there?');
+	await ada.ws.next((f) => f.type === 'offer' && f.conversation_id === cust.conv);
+	ada.ws.sendJson({ type: 'leave_queue', conversation_id: cust.conv });
+	assert.equal((await ada.ws.next((f) => f.type === 'error')).code, 'forbidden');
+	cust.ws.sendJson({ type: 'leave_queue', conversation_id: cust.conv });
+	await cust.ws.next((f) => f.type === 'left_queue');
+	assert.equal((await cust.ws.next((f) => f.type === 'message' && f.sender.kind === 'system')).text, 'The customer left the queue');
+	await ada.ws.next((f) => f.type === 'offer_gone' && f.conversation_id === cust.conv);
+	assert.equal(sql(`SELECT status || ':' || routing || ':' || (abandoned_at IS NOT NULL) FROM conversations WHERE id = ${cust.conv}`), 'closed:abandoned:true');
+	cust.ws.sendJson({ type: 'leave_queue', conversation_id: cust.conv });
+	assert.equal((await cust.ws.next((f) => f.type === 'error')).code, 'not_waiting');
+	cust.ws.sendJson({ type: 'leave_queue', conversation_id: 999999999 });
+	assert.equal((await cust.ws.next((f) => f.type === 'error')).code, 'not_found');
+	for (const ws of [ada.ws, cust.ws]) ws.close();
+});

@@ -169,6 +169,13 @@ export async function render(root, ctx) {
 		announce(t('console.inviteFrom', { name: f.from.name }));
 	});
 	hub.on('declined', (f) => { S.offers.delete(f.conversation_id); drawOffers(); });
+	hub.on('offer_gone', (f) => {
+		if (S.offers.delete(f.conversation_id)) {
+			drawOffers();
+			announce(t('console.offerWithdrawn'));
+		}
+		refreshWaiting();
+	});
 
 	// ------------------------------------------------------------ chats
 	function chat(conv) {
