@@ -30,6 +30,7 @@ import { Chat } from './chat.js';
 import { seed, onSave } from './store.js';
 import { SubjectPicker } from './subjects.js';
 import { uploadFile, checkFile, renderAttachment, transcriptUrl, fileIcon } from './files.js';
+import { OfflineForm } from './offline.js';
 
 const TEXT_MAX = 4000;
 const TYPING_SHOW = 4000;
@@ -52,6 +53,8 @@ const seqRows = new Map();	// seq → row
 const pendingRows = new Map();	// client_id → row
 let lastRow = null;		// for grouping consecutive messages of one sender
 const subjects = new SubjectPicker();	// W4: chosen before the first message
+// W18: nobody can answer → a form to leave a message instead of the composer.
+const offline = new OfflineForm({ onShow: (form) => { composer.hidden = form; } });
 
 // ---------------------------------------------------------------- layout
 
@@ -86,7 +89,7 @@ const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0',
     'aria-labelledby': 'vb-log-label' },
     h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
     h('div', { class: 'greeting' }, greetingText),
-    subjects.el, log, waiting, typingSlot);
+    subjects.el, log, waiting, typingSlot, offline.el);
 
 const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
     maxLength: TEXT_MAX, placeholder: t('composer.placeholder'), autocomplete: 'off',
@@ -479,6 +482,8 @@ function start(tok, conversationId) {
 	}
 	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
 	filesStart(token, conversationId);
+	if (!chat.history().length)
+		offline.start(token, conversationId);
 	for (const m of chat.history())
 		addMessage(m, false);
 	for (const e of chat.pending())
@@ -784,6 +789,7 @@ function submit() {
 	if (subject === null)
 		return;
 	chat.send(text, subject);
+	offline.sent(subject);
 	subjects.done();
 	input.value = '';
 	onInput();

@@ -1,0 +1,133 @@
+// Leaving a message when nobody can answer (W18) and the console's follow-up
+// list (A7) in Chromium: the site's queue is closed, so the widget on a host
+// page offers "Leave us a message"; the form checks the e-mail address,
+// the customer sends a message; an agent sees it in the console's Follow-up
+// section, opens its transcript and marks it done. axe-core on the form and
+// the console; screenshots in tests/e2e/out/.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { sql, newOrg, roleId, setPassword, unique } from '../lib/vb.mjs';
+import { launch, newPage, login, axeCheck, screenshot, BASE, TIMEOUT } from './lib.mjs';
+
+let browser, hostServer, HOST_ORIGIN, org, site, ada;
+
+function hostPage(req, res) {
+	if (req.url === '/favicon.ico') {
+		res.writeHead(204);
+		res.end();
+		return;
+	}
+	res.writeHead(200, { 'content-type': 'text/html; charset=utf-8',
+	    'content-security-policy': `default-src 'none'; script-src ${BASE}; connect-src ${BASE}; frame-src ${BASE}; style-src 'self'` });
+	res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bank</title>
+<script async src="${BASE}/widget/loader.js"></script></head><body><main><h1>Bank</h1></main>
+<div data-vb-site="${site.site_key}" hidden></div></body></html>`);
+}
+
+before(async () => {
+	hostServer = http.createServer(hostPage);
+	await new Promise((r) => hostServer.listen(0, '127.0.0.2', r));
+	HOST_ORIGIN = `http://127.0.0.2:${hostServer.address().port}`;
+	org = await newOrg('Followups');
+	site = (await org.admin.post('/api/sites', { name: 'Public website', allowed_origins: [HOST_ORIGIN] })).json.site;
+	// The default queue keeps business hours, none of them now: closed.
+	const q = sql(`INSERT INTO queues (tenant_id, name, hours_enabled) VALUES (${org.tenant}, 'Advice', true) RETURNING id`);
+	sql(`UPDATE sites SET default_queue_id = ${q} WHERE id = ${site.id}`);
+	const email = unique('agent') + '@x.test';
+	const r = await org.admin.post('/api/users', { email, name: 'Ada Lovelace', role_ids: [await roleId(org.admin, 'agent')] });
+	assert.equal(r.status, 201, r.text);
+	setPassword(email, 'Console-Pass-123');
+	sql(`UPDATE users SET must_change_password = false WHERE id = ${r.json.user.id}`);
+	ada = { id: r.json.user.id, email };
+	browser = await launch();
+});
+
+after(async () => {
+	await browser?.close();
+	hostServer?.close();
+});
+
+async function panelFrame(page) {
+	const end = Date.now() + TIMEOUT;
+	for (;;) {
+		const f = page.frames().find((x) => !x.isDetached() && x.url().startsWith(`${BASE}/widget/panel`));
+		if (f)
+			return f;
+		assert.ok(Date.now() < end, 'no chat panel frame');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+test('closed queue: the widget offers the form, the customer leaves a message, an agent follows it up', async () => {
+	const { page } = await newPage(browser, { width: 375, height: 760 });
+	await page.goto(HOST_ORIGIN + '/');
+	await page.locator('#vb-widget').waitFor({ state: 'attached' });
+	for (let i = 0; i < 12 && await page.evaluate(() => document.activeElement?.id) !== 'vb-widget'; i++)
+		await page.keyboard.press('Tab');
+	await page.keyboard.press('Enter');
+	const frame = await panelFrame(page);
+	const form = frame.locator('#vb-offline:not([hidden])');
+	await form.waitFor();
+	assert.equal((await frame.locator('#vb-offline-title').textContent()).trim(), 'We are closed at the moment');
+	assert.ok(await frame.locator('#vb-composer').isVisible(), 'the chat stays possible until the offer is taken');
+	await axeCheck(frame, 'widget offline offer');
+	await screenshot(page, 'widget-offline-offer-375');
+	// Taking the offer: the form replaces the composer; the name field has focus.
+	await frame.locator('#vb-offline-open').click();
+	await frame.locator('#vb-offline-name').waitFor();
+	assert.equal(await frame.evaluate(() => document.activeElement.id), 'vb-offline-name');
+	assert.ok(await frame.locator('#vb-composer').isHidden(), 'no chat composer while the form is open');
+	// Back to the chat and again.
+	await frame.locator('#vb-offline-cancel').click();
+	assert.equal(await frame.evaluate(() => document.activeElement.id), 'vb-offline-open');
+	assert.ok(await frame.locator('#vb-composer').isVisible());
+	await frame.locator('#vb-offline-open').click();
+
+	// A bad address is caught in the form; nothing is sent.
+	await frame.locator('#vb-offline-name').fill('Nora Field');
+	await frame.locator('#vb-offline-email').fill('nora@');
+	await frame.locator('#vb-offline-text').fill('Please call me about my mortgage renewal.');
+	await frame.locator('#vb-offline-send').click();
+	await frame.locator('#vb-offline-email-error', { hasText: 'name@example.com' }).waitFor();
+	assert.equal(await frame.locator('#vb-offline-email').getAttribute('aria-invalid'), 'true');
+	assert.equal(await frame.evaluate(() => document.activeElement.id), 'vb-offline-email');
+	await axeCheck(frame, 'widget offline form');
+	await screenshot(page, 'widget-offline-375');
+
+	await frame.locator('#vb-offline-email').fill('nora@example.com');
+	await frame.locator('#vb-offline-send').click();
+	await frame.locator('#vb-offline-title', { hasText: 'Thank you' }).waitFor();
+	assert.match(await frame.locator('#vb-offline').textContent(), /nora@example\.com/);
+	// Stored as the customer's message, kept for follow-up.
+	await frame.locator('#vb-log', { hasText: 'mortgage renewal' }).waitFor();
+	await axeCheck(frame, 'widget offline sent');
+	await screenshot(page, 'widget-offline-sent-375');
+	assert.equal(sql(`SELECT routing FROM conversations WHERE site_id = ${site.id} AND followup_at IS NOT NULL`), 'followup');
+	assert.deepEqual(page.errors, []);
+	await page.context().close();
+
+	// The agent's console lists it.
+	const a = await newPage(browser);
+	const pa = a.page;
+	await login(pa, ada.email, 'Console-Pass-123');
+	await pa.goto('/console');
+	const item = pa.locator('#followups .followups__item', { hasText: 'Nora Field' });
+	await item.waitFor();
+	assert.match(await item.textContent(), /nora@example\.com/);
+	assert.match(await item.textContent(), /mortgage renewal/);
+	await axeCheck(pa, 'console with follow-up');
+	await screenshot(pa, 'console-followups');
+	// Transcript in the console's dialog.
+	await item.locator('button', { hasText: 'Transcript' }).click();
+	const dialog = pa.locator('dialog[open]');
+	await dialog.locator('.msg', { hasText: 'mortgage renewal' }).waitFor();
+	await pa.keyboard.press('Escape');
+	await dialog.waitFor({ state: 'detached' }).catch(() => {});
+	// Done: audited, shown as handled.
+	await item.locator('button[data-action=done]').click();
+	await pa.locator('#followups .followups__item.is-done', { hasText: 'Done by Ada Lovelace' }).waitFor();
+	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${org.tenant} AND action = 'followup.done' AND actor_id = ${ada.id}`), '1');
+	assert.deepEqual(pa.errors, []);
+	await a.context.close();
+});
