@@ -4,6 +4,8 @@
  *   GET  /api/widget/status    {subjects, open, agents}: may anyone answer now
  *   POST /api/widget/offline   {conversation_id, name, email, message,
  *                               client_id?, subject_id?}
+ *   POST /api/widget/read      {conversation_id, seq}: the panel showed the
+ *                               conversation up to seq (W2 unread count)
  *
  * Both are authorised by the widget token (Authorization: Bearer, as in
  * files.c). The message is validated here, counted per address and per
@@ -196,4 +198,40 @@ offline_post(struct vbreq *r)
 		return (VB_DONE);
 	}
 	fatal("offline_post: step %d", r->step);
+}
+
+/* POST /api/widget/read */
+int
+offline_read(struct vbreq *r)
+{
+	struct db_job	*j;
+	const char	*v;
+	char		 hash[65], conv[24], seq[24];
+	int64_t		 c, n;
+
+	switch (r->step) {
+	case 0:
+		if (!offline_token(r, hash) || !vb_body_json(r))
+			return (VB_DONE);
+		if ((c = offline_id(r, "conversation_id")) <= 0) {
+			vb_error_field(r, 422, "invalid", "conversation_id is required", "conversation_id");
+			return (VB_DONE);
+		}
+		if ((n = offline_id(r, "seq")) <= 0) {
+			vb_error_field(r, 422, "invalid", "seq must be a positive integer", "seq");
+			return (VB_DONE);
+		}
+		(void)snprintf(conv, sizeof(conv), "%lld", (long long)c);
+		(void)snprintf(seq, sizeof(seq), "%lld", (long long)n);
+		j = vb_job(r);
+		db_add(j, Q_WIDGET_READ, 3, hash, conv, seq);
+		return (vb_db_submit(r, j, 1));
+	case 1:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		v = db_value(r->job, 0, 0, 0);
+		vb_json(r, 200, v ? v : "{}", v ? strlen(v) : 2);
+		return (VB_DONE);
+	}
+	fatal("offline_read: step %d", r->step);
 }

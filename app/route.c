@@ -240,6 +240,10 @@ static struct vb_route routes[] = {
 	    NULL, { } },
 	{ "POST", "/api/console/followups/:id/done", 0, "console.agent", SQL, Q_FOLLOWUP_DONE,
 	    200, "item", { PATH_ID } },
+	/* Direct messages for signed-in customers (W15) and unread (W2). */
+	{ "POST", "/api/widget/read", RT_PUBLIC | RT_NOCSRF, NULL, offline_read },
+	{ "POST", "/api/console/followups/:id/reply", 0, "console.agent", SQL, Q_FOLLOWUP_REPLY,
+	    200, NULL, { PATH_ID } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -311,5 +311,6 @@ int	files_settings_put(struct vbreq *);
 /* offline.c */
 int	offline_status(struct vbreq *);
 int	offline_post(struct vbreq *);
+int	offline_read(struct vbreq *);
 
 #endif

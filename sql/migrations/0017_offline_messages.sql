@@ -163,3 +163,120 @@ END $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
 REVOKE EXECUTE ON FUNCTION vb_agents_available(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vb_widget_status(bytea) FROM PUBLIC;
+
+-- Direct messages for signed-in customers (W15) and their unread count (W2).
+--
+-- A tokenised customer (customers.external_id set) who opens the widget
+-- continues their latest open thread that no agent is answering — a
+-- message left here, a contact who left the queue, or first words never
+-- queued — instead of starting a new conversation, so answers written
+-- later by staff are there on the next visit. An agent answers a
+-- follow-up by joining it (POST /api/console/followups/:id/reply) and
+-- writing in it as in any chat. The customer's read mark is per
+-- conversation: staff messages after it are unread.
+
+ALTER TABLE conversations ADD COLUMN customer_read_seq bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION vb_widget_unread(p_conv bigint) RETURNS int
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+	RETURN (SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	    WHERE c.id = p_conv AND m.sender_kind = 'staff' AND m.seq > c.customer_read_seq);
+END $$;
+REVOKE EXECUTE ON FUNCTION vb_widget_unread(bigint) FROM PUBLIC;
+
+-- As in 0013, with the thread continued for a tokenised customer and the
+-- answer carrying unread.
+CREATE OR REPLACE FUNCTION vb_widget_session_open(p_site bigint, p_origin text, p_hash bytea,
+    p_correlation uuid, p_identity jsonb, p_context jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE s sites; cid bigint; conv bigint; corr uuid; ext text; imp int;
+BEGIN
+	SELECT * INTO s FROM sites WHERE id = p_site;
+	IF NOT FOUND THEN PERFORM vb_fail(404, 'unknown_site', 'Unknown site key'); END IF;
+	IF NOT (p_origin = ANY (s.allowed_origins)) THEN
+		PERFORM vb_fail(403, 'origin_not_allowed', 'This page may not use this site key');
+	END IF;
+	ext := p_identity->>'external_id';
+	imp := coalesce((p_identity->>'importance')::int, 0);
+	IF ext IS NOT NULL THEN
+		INSERT INTO customers (tenant_id, site_id, external_id, display_name, email, importance)
+		VALUES (s.tenant_id, s.id, ext, p_identity->>'name', p_identity->>'email', imp)
+		ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO UPDATE
+		SET display_name = coalesce(EXCLUDED.display_name, customers.display_name),
+		    email = coalesce(EXCLUDED.email, customers.email), importance = EXCLUDED.importance
+		RETURNING id, correlation_id INTO cid, corr;
+		SELECT id INTO conv FROM conversations
+		WHERE customer_id = cid AND tenant_id = s.tenant_id AND site_id = s.id AND status = 'open'
+		  AND (routing IN ('followup', 'abandoned') OR (routing = 'none' AND last_seq > 0))
+		ORDER BY id DESC LIMIT 1;
+		IF conv IS NOT NULL AND p_context IS NOT NULL THEN
+			UPDATE conversations SET context = p_context WHERE id = conv;
+		END IF;
+	ELSE
+		IF p_correlation IS NOT NULL THEN
+			SELECT id, correlation_id INTO cid, corr FROM customers
+			WHERE tenant_id = s.tenant_id AND correlation_id = p_correlation
+			  AND external_id IS NULL;
+		END IF;
+		IF cid IS NULL THEN
+			INSERT INTO customers (tenant_id, site_id) VALUES (s.tenant_id, s.id)
+			RETURNING id, correlation_id INTO cid, corr;
+		END IF;
+		IF p_identity->>'email' IS NOT NULL THEN
+			UPDATE customers SET email = p_identity->>'email' WHERE id = cid;
+		END IF;
+	END IF;
+	IF conv IS NULL THEN
+		INSERT INTO conversations (tenant_id, site_id, customer_id, context, importance, auth_mode)
+		VALUES (s.tenant_id, s.id, cid, p_context, imp, coalesce(p_identity->>'mode', 'anonymous'))
+		RETURNING id INTO conv;
+	END IF;
+	INSERT INTO widget_sessions (token_hash, tenant_id, site_id, customer_id, origin, expires_at)
+	VALUES (p_hash, s.tenant_id, s.id, cid, p_origin, now() + interval '12 hours');
+	RETURN jsonb_build_object('customer_id', cid, 'correlation_id', corr, 'conversation_id', conv,
+	    'appearance', coalesce(s.settings->'appearance', '{}'), 'unread', vb_widget_unread(conv));
+END $$;
+REVOKE EXECUTE ON FUNCTION vb_widget_session_open(bigint, text, bytea, uuid, jsonb, jsonb) FROM PUBLIC;
+
+-- POST /api/widget/read (widget token) {conversation_id, seq}: the panel
+-- showed everything up to seq. Never moves back. Answers {unread}.
+CREATE FUNCTION vb_widget_read(p_hash bytea, p_conv bigint, p_seq bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE w widget_sessions;
+BEGIN
+	SELECT * INTO w FROM widget_sessions WHERE token_hash = p_hash AND expires_at > now();
+	IF NOT FOUND THEN PERFORM vb_fail(401, 'unauthenticated', 'The widget token is unknown or expired'); END IF;
+	UPDATE conversations SET customer_read_seq = greatest(customer_read_seq, least(p_seq, last_seq))
+	WHERE id = p_conv AND tenant_id = w.tenant_id AND customer_id = w.customer_id;
+	IF NOT FOUND THEN PERFORM vb_fail(404, 'not_found', 'No such conversation'); END IF;
+	RETURN jsonb_build_object('unread', vb_widget_unread(p_conv));
+END $$;
+REVOKE EXECUTE ON FUNCTION vb_widget_read(bytea, bigint, bigint) FROM PUBLIC;
+
+-- POST /api/console/followups/:id/reply: the agent joins the follow-up to
+-- write in it (audited). The conversation stays out of the queue; joining
+-- twice writes nothing.
+CREATE FUNCTION vb_followup_reply(p_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE c conversations;
+BEGIN
+	SELECT * INTO c FROM conversations WHERE id = p_id FOR UPDATE;
+	IF NOT FOUND OR (c.followup_at IS NULL AND c.routing <> 'abandoned') THEN
+		PERFORM vb_fail(404, 'not_found', 'No such follow-up');
+	END IF;
+	IF c.status <> 'open' THEN
+		PERFORM vb_fail(409, 'closed', 'This conversation has ended');
+	END IF;
+	IF NOT vb_in_conversation(p_id, vb_actor()) THEN
+		INSERT INTO conversation_staff (tenant_id, conversation_id, user_id, role)
+		VALUES (c.tenant_id, p_id, vb_actor(), 'agent');
+		PERFORM vb_audit('followup.reply', 'conversation', p_id::text, NULL,
+		    jsonb_build_object('user_id', vb_actor()));
+	END IF;
+	RETURN jsonb_build_object('conversation_id', p_id);
+END $$;
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
+REVOKE EXECUTE ON FUNCTION vb_widget_unread(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vb_widget_session_open(bigint, text, bytea, uuid, jsonb, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vb_widget_read(bytea, bigint, bigint) FROM PUBLIC;

@@ -5,8 +5,9 @@
 // the list, the transcript and the audited "done".
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { sql, newOrg, unique } from '../lib/vb.mjs';
-import { BASE, siteFor, staff, widgetSession, defaultQueue, sleep } from '../lib/chat.mjs';
+import { BASE, siteFor, staff, widgetSession, defaultQueue, sleep, connect } from '../lib/chat.mjs';
 
 async function offline(token, body, raw) {
 	const headers = { 'content-type': 'application/json' };
@@ -209,6 +210,98 @@ test('abandoned contacts are listed; other organisations see nothing of them', a
 	assert.equal(sql(`SELECT handled_at IS NULL FROM conversations WHERE id = ${s.conversation_id}`), 't');
 	// A customer without the console permission cannot list.
 	assert.equal((await fetch(BASE + '/api/console/followups')).status, 401);
+	ada.ws.close();
+	bob.ws.close();
+});
+
+// A site in token mode (EdDSA) and a signer for one customer of the host site.
+async function tokenSite(admin, site) {
+	const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+	const r = await admin.put(`/api/sites/${site.id}/auth`, { mode: 'token', alg: 'EdDSA',
+	    public_key: publicKey.export({ format: 'jwk' }).x });
+	assert.equal(r.status, 200, r.text);
+	const b64u = (b) => Buffer.from(b).toString('base64url');
+	return (sub) => {
+		const now = Math.floor(Date.now() / 1000);
+		const input = b64u(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })) + '.' + b64u(JSON.stringify({ sub,
+		    name: 'Tom Signed', email: 'tom@example.com', iat: now, exp: now + 120, jti: crypto.randomUUID(),
+		    aud: site.site_key }));
+		return input + '.' + b64u(crypto.sign(null, Buffer.from(input), privateKey));
+	};
+}
+
+async function read(token, body) {
+	const r = await fetch(BASE + '/api/widget/read', { method: 'POST', headers: {
+	    'content-type': 'application/json', ...(token ? { authorization: 'Bearer ' + token } : {}) },
+	    body: JSON.stringify(body) });
+	return { status: r.status, json: await r.json() };
+}
+
+test("a signed-in customer continues their thread; the agent's later answer persists; unread until read", async () => {
+	const { admin, tenant, site } = await world();
+	const sign = await tokenSite(admin, site);
+	const ext = unique('cust');
+	const first = (await widgetSession(site.site_key, undefined, undefined, { token: sign(ext) })).json;
+	assert.equal(first.unread, 0);
+	assert.equal((await offline(first.token, { conversation_id: first.conversation_id, name: 'Tom',
+	    email: 'tom@example.com', message: 'Can you raise my card limit?' })).status, 201);
+
+	// The agent answers the follow-up by message: joins (audited once), writes.
+	const ada = await staff(admin, 'Ada Agent');
+	let r = await ada.client.post(`/api/console/followups/${first.conversation_id}/reply`);
+	assert.equal(r.status, 200, r.text);
+	await ada.client.post(`/api/console/followups/${first.conversation_id}/reply`);
+	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${tenant} AND action = 'followup.reply'
+	    AND object_id = '${first.conversation_id}'`), '1');
+	ada.ws.sendJson({ type: 'send', conversation_id: first.conversation_id, client_id: 'r1', text: 'Done: your limit is raised.' });
+	await ada.ws.next((f) => f.type === 'ack' || f.type === 'error');
+	ada.ws.sendJson({ type: 'send', conversation_id: first.conversation_id, client_id: 'r2', text: 'Anything else?' });
+	await ada.ws.next((f) => f.type === 'ack' || f.type === 'error');
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${first.conversation_id} AND sender_kind = 'staff'`), '2');
+	assert.equal(sql(`SELECT routing FROM conversations WHERE id = ${first.conversation_id}`), 'followup');
+
+	// Next visit: the same thread, two unread, the answers replayed.
+	const next = (await widgetSession(site.site_key, undefined, undefined, { token: sign(ext) })).json;
+	assert.equal(next.conversation_id, first.conversation_id);
+	assert.equal(next.unread, 2);
+	const ws = await connect(BASE, { token: next.token });
+	ws.sendJson({ type: 'subscribe', conversation_id: next.conversation_id, after_seq: 0 });
+	const got = await ws.next((f) => f.type === 'message' && f.text === 'Anything else?');
+	assert.equal(got.sender.kind, 'staff');
+	// The panel marks read: the count drops, never moves back, and is kept.
+	assert.deepEqual((await read(next.token, { conversation_id: next.conversation_id, seq: 2 })).json, { unread: 1 });
+	assert.deepEqual((await read(next.token, { conversation_id: next.conversation_id, seq: got.seq })).json, { unread: 0 });
+	assert.deepEqual((await read(next.token, { conversation_id: next.conversation_id, seq: 1 })).json, { unread: 0 });
+	assert.equal((await widgetSession(site.site_key, undefined, undefined, { token: sign(ext) })).json.unread, 0);
+	// Bad input: no token, someone else's conversation, bad seq.
+	const stranger = (await widgetSession(site.site_key, undefined, undefined, { token: sign(unique('other')) })).json;
+	assert.notEqual(stranger.conversation_id, first.conversation_id, 'another customer gets a thread of their own');
+	assert.equal((await read(null, { conversation_id: next.conversation_id, seq: 3 })).status, 401);
+	assert.equal((await read(stranger.token, { conversation_id: next.conversation_id, seq: 3 })).status, 404);
+	assert.equal((await read(next.token, { conversation_id: next.conversation_id, seq: 'x' })).status, 422);
+
+	// Once handled and closed, the next visit starts afresh.
+	sql(`UPDATE conversations SET status = 'closed' WHERE id = ${first.conversation_id}`);
+	const fresh = (await widgetSession(site.site_key, undefined, undefined, { token: sign(ext) })).json;
+	assert.notEqual(fresh.conversation_id, first.conversation_id);
+	ws.close();
+	ada.ws.close();
+});
+
+test('reply to a follow-up: only a follow-up of the organisation, only while open', async () => {
+	const { admin, site } = await world();
+	const other = await world();
+	const s = (await widgetSession(site.site_key)).json;
+	const ada = await staff(admin, 'Ada Agent');
+	assert.equal((await ada.client.post(`/api/console/followups/${s.conversation_id}/reply`)).status, 404,
+	    'not a follow-up yet');
+	await offline(s.token, { conversation_id: s.conversation_id, name: 'A', email: 'a@example.com', message: 'Hi' });
+	const bob = await staff(other.admin, 'Bob Other');
+	assert.equal((await bob.client.post(`/api/console/followups/${s.conversation_id}/reply`)).status, 404);
+	assert.equal((await ada.client.post(`/api/console/followups/${s.conversation_id}/reply`, {}, { csrf: false })).status, 403);
+	sql(`UPDATE conversations SET status = 'closed' WHERE id = ${s.conversation_id}`);
+	assert.equal((await ada.client.post(`/api/console/followups/${s.conversation_id}/reply`)).status, 409);
+	assert.equal(sql(`SELECT count(*) FROM conversation_staff WHERE conversation_id = ${s.conversation_id}`), '0');
 	ada.ws.close();
 	bob.ws.close();
 });
