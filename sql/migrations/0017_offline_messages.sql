@@ -47,7 +47,18 @@ BEGIN
 END $$;
 REVOKE EXECUTE ON FUNCTION vb_widget_routing(text) FROM PUBLIC;
 
--- GET /api/widget/status (widget token): the same, fresh, for the panel.
+-- Staff messages a customer has not seen, over their open conversations (W2).
+CREATE FUNCTION vb_widget_unread_all(p_customer bigint) RETURNS int
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+	RETURN (SELECT count(*) FROM conversations c JOIN messages m ON m.conversation_id = c.id
+	    WHERE c.customer_id = p_customer AND c.status = 'open' AND m.sender_kind = 'staff'
+	      AND m.seq > c.customer_read_seq);
+END $$;
+REVOKE EXECUTE ON FUNCTION vb_widget_unread_all(bigint) FROM PUBLIC;
+
+-- GET /api/widget/status (widget token): the same, fresh, for the panel,
+-- with unread (below).
 CREATE FUNCTION vb_widget_status(p_hash bytea) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
 DECLARE w widget_sessions; k text;
@@ -55,9 +66,10 @@ BEGIN
 	SELECT * INTO w FROM widget_sessions WHERE token_hash = p_hash AND expires_at > now();
 	IF NOT FOUND THEN PERFORM vb_fail(401, 'unauthenticated', 'The widget token is unknown or expired'); END IF;
 	SELECT site_key INTO k FROM sites WHERE id = w.site_id;
-	RETURN vb_widget_routing(k);
+	RETURN vb_widget_routing(k) || jsonb_build_object('unread', vb_widget_unread_all(w.customer_id));
 END $$;
 REVOKE EXECUTE ON FUNCTION vb_widget_status(bytea) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vb_widget_unread_all(bigint) FROM PUBLIC;
 
 -- POST /api/widget/offline, under the customer's organisation (the C side
 -- found the customer by widget token). Idempotent on the client id.
@@ -163,6 +175,7 @@ END $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
 REVOKE EXECUTE ON FUNCTION vb_agents_available(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vb_widget_status(bytea) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vb_widget_unread_all(bigint) FROM PUBLIC;
 
 -- Direct messages for signed-in customers (W15) and their unread count (W2).
 --

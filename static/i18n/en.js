@@ -913,6 +913,7 @@ export default {
 	'followups.abandoned': 'Left the queue',
 	'followups.transcript': 'Transcript',
 	'followups.done': 'Done',
+	'followups.reply': 'Reply by message',
 	'followups.doneBy': 'Done by {name}',
 	'followups.marked': 'Follow-up with {name} marked done.',
 };

@@ -6,7 +6,8 @@
 // in this conversation, and agents see it in their follow-up list.
 //
 // new OfflineForm({ onShow(formShown) }) → .el goes in the panel;
-// start(token, conv) asks GET /api/widget/status and makes the offer when
+// start(token, conv, offer) asks GET /api/widget/status, tells onUnread(n)
+// the staff messages not seen yet (W2) and, when offer, makes the offer if
 // nobody can answer; sent(subjectId) after the first message with a subject
 // makes it when that subject's team is closed.
 
@@ -34,9 +35,28 @@ function field(id, label, input, hint) {
 	} };
 }
 
+// W2: POST /api/widget/read, at most once a second, for the highest seq shown.
+let readTimer = null;
+let readSent = 0;
+let readWant = 0;
+export function readUpTo(token, conv, seq) {
+	readWant = Math.max(readWant, seq);
+	if (readWant <= readSent || readTimer)
+		return;
+	readTimer = setTimeout(() => {
+		readTimer = null;
+		const upTo = readWant;
+		readSent = upTo;
+		fetch('/api/widget/read', { method: 'POST', headers: { authorization: `Bearer ${token}`,
+		    'content-type': 'application/json' }, body: JSON.stringify({ conversation_id: conv, seq: upTo }) })
+		    .catch(() => { readSent = 0; });
+	}, 1000);
+}
+
 export class OfflineForm {
-	constructor({ onShow } = {}) {
+	constructor({ onShow, onUnread } = {}) {
 		this.onShow = onShow || (() => {});
+		this.onUnread = onUnread || (() => {});
 		this.status = null;
 		this.token = null;
 		this.conv = null;
@@ -45,7 +65,7 @@ export class OfflineForm {
 		    'aria-labelledby': 'vb-offline-title' });
 	}
 
-	async start(token, conv) {
+	async start(token, conv, offer = true) {
 		this.token = token;
 		this.conv = conv;
 		try {
@@ -57,6 +77,9 @@ export class OfflineForm {
 			return;
 		}
 		const s = this.status;
+		this.onUnread(Number.isSafeInteger(s.unread) ? s.unread : 0);
+		if (!offer)
+			return;
 		const subs = Array.isArray(s.subjects) ? s.subjects : [];
 		const closed = subs.length ? subs.every((x) => x.open === false) : s.open === false;
 		if (!s.agents || closed)

@@ -2,6 +2,9 @@
 // nobody could answer, and contacts who left the queue before anyone did.
 // Each shows who, the e-mail address, the subject, the first words and when;
 // "Transcript" opens the conversation (the console's own dialog, passed in),
+// "Reply by message" joins the agent to it (POST .../:id/reply, audited) and
+// opens it as a chat tab (the console's own, passed in as open(id)): what
+// the agent writes persists, and a signed-in customer sees it next visit;
 // "Done" marks it handled (POST /api/console/followups/:id/done, audited).
 // Read over REST (GET /api/console/followups) and refreshed every 30 s.
 
@@ -12,7 +15,7 @@ import { ticker } from './chatui.js';
 
 const POLL_MS = 30000;
 
-export function followupsSection({ transcript }) {
+export function followupsSection({ transcript, open }) {
 	const list = h('ul', { class: 'waitlist followups', id: 'followups', 'aria-labelledby': 'followups-h' });
 	const count = h('span', { class: 'followups__count' });
 	const section = h('section', { class: 'console__block' },
@@ -35,6 +38,8 @@ export function followupsSection({ transcript }) {
 			h('span', { class: 'followups__actions' },
 			    button(t('followups.transcript'), { size: 'sm', kind: 'ghost', srSuffix: who,
 				onClick: () => transcript({ id: x.id, created_at: x.at }) }),
+			    done ? null : button(t('followups.reply'), { size: 'sm', kind: 'ghost', srSuffix: who,
+				attrs: { 'data-action': 'reply' }, onClick: (e) => reply(x, e.currentTarget) }),
 			    done ? null : button(t('followups.done'), { size: 'sm', srSuffix: who,
 				attrs: { 'data-action': 'done' }, onClick: (e) => markDone(x, e.currentTarget) }))));
 	}
@@ -55,6 +60,17 @@ export function followupsSection({ transcript }) {
 		try {
 			draw((await api.get('/api/console/followups')).items || []);
 		} catch { /* the next poll retries */ }
+	}
+
+	async function reply(x, btn) {
+		btn.disabled = true;
+		try {
+			await api.post(`/api/console/followups/${x.id}/reply`);
+			open(x.id);
+		} catch (err) {
+			toastError(err);
+		}
+		btn.disabled = false;
 	}
 
 	async function markDone(x, btn) {

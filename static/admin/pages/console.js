@@ -59,7 +59,7 @@ export async function render(root, ctx) {
 			h('h2', { class: 'console__h', id: 'waiting-h' }, t('console.waiting')),
 			h('p', { class: 'console__hint muted', id: 'waiting-hint' }, t('console.waitingHint')),
 			waitingList),
-		    followupsSection({ transcript: (x) => transcriptDialog(x) })),
+		    followupsSection({ transcript: (x) => transcriptDialog(x), open: (id) => joinedChat(id) })),
 		pane,
 		h('aside', { class: 'console__side', 'aria-label': t('console.details') }, sideTabs, sideBody)),
 	    live);
