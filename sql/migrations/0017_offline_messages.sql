@@ -66,7 +66,10 @@ BEGIN
 	SELECT * INTO w FROM widget_sessions WHERE token_hash = p_hash AND expires_at > now();
 	IF NOT FOUND THEN PERFORM vb_fail(401, 'unauthenticated', 'The widget token is unknown or expired'); END IF;
 	SELECT site_key INTO k FROM sites WHERE id = w.site_id;
-	RETURN vb_widget_routing(k) || jsonb_build_object('unread', vb_widget_unread_all(w.customer_id));
+	-- thread: the customer is in a message thread already (nothing to offer).
+	RETURN vb_widget_routing(k) || jsonb_build_object('unread', vb_widget_unread_all(w.customer_id),
+	    'thread', EXISTS (SELECT 1 FROM conversations WHERE customer_id = w.customer_id
+		AND status = 'open' AND routing IN ('followup', 'abandoned')));
 END $$;
 REVOKE EXECUTE ON FUNCTION vb_widget_status(bytea) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vb_widget_unread_all(bigint) FROM PUBLIC;

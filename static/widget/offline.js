@@ -78,7 +78,7 @@ export class OfflineForm {
 		}
 		const s = this.status;
 		this.onUnread(Number.isSafeInteger(s.unread) ? s.unread : 0);
-		if (!offer)
+		if (!offer || s.thread)
 			return;
 		const subs = Array.isArray(s.subjects) ? s.subjects : [];
 		const closed = subs.length ? subs.every((x) => x.open === false) : s.open === false;

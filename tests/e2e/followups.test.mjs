@@ -197,6 +197,7 @@ test('a signed-in customer finds the answer to their message on the next visit, 
 	await frame.locator('#vb-log', { hasText: 'Can my card limit go up?' }).waitFor();
 	await frame.locator('#vb-log', { hasText: 'it is now 5,000 a month' }).waitFor();
 	await waitAx(page, (n) => n.role === 'button' && n.name === 'Chat with us', 'the count is gone once shown');
+	assert.ok(await frame.locator('#vb-offline').isHidden(), 'no offer inside a message thread');
 	// Read is kept: the server's count is zero.
 	const end = Date.now() + TIMEOUT;
 	while (sql(`SELECT customer_read_seq = last_seq FROM conversations WHERE id = ${first.conversation_id}`) !== 't') {

@@ -264,6 +264,7 @@ test("a signed-in customer continues their thread; the agent's later answer pers
 	const next = (await widgetSession(site.site_key, undefined, undefined, { token: sign(ext) })).json;
 	assert.equal(next.conversation_id, first.conversation_id);
 	assert.equal(next.unread, 2);
+	assert.deepEqual([(await status(next.token)).json.unread, (await status(next.token)).json.thread], [2, true]);
 	const ws = await connect(BASE, { token: next.token });
 	ws.sendJson({ type: 'subscribe', conversation_id: next.conversation_id, after_seq: 0 });
 	const got = await ws.next((f) => f.type === 'message' && f.text === 'Anything else?');
