@@ -95,6 +95,9 @@ BEGIN
 	IF c.routing = 'assigned' THEN
 		PERFORM vb_fail(409, 'answered', 'An agent is already with you in this chat');
 	END IF;
+	IF btrim(p_body) = '' OR btrim(p_name) = '' THEN
+		PERFORM vb_fail(422, 'invalid', 'The name and the message must not be blank');
+	END IF;
 	IF p_subject IS NOT NULL THEN
 		SELECT * INTO subj FROM subjects WHERE id = p_subject AND site_id = c.site_id AND active;
 		IF NOT FOUND THEN
@@ -291,6 +294,17 @@ BEGIN
 	END IF;
 	RETURN jsonb_build_object('conversation_id', p_id);
 END $$;
+
+-- The customer writes again in a follow-up an agent marked done: it is
+-- back on the list (a message thread continues, W15).
+CREATE FUNCTION vb_followup_reopen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE conversations SET handled_at = NULL, handled_by = NULL
+	WHERE id = NEW.conversation_id AND handled_at IS NOT NULL;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER messages_followup_reopen AFTER INSERT ON messages
+	FOR EACH ROW WHEN (NEW.sender_kind = 'customer') EXECUTE FUNCTION vb_followup_reopen();
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
 REVOKE EXECUTE ON FUNCTION vb_widget_unread(bigint) FROM PUBLIC;

@@ -144,6 +144,7 @@ test('bad input is refused and changes nothing', async () => {
 	    [s.token, { ...good, email: 42 }, 422, 'invalid'],
 	    [s.token, { ...good, message: 'x'.repeat(4001) }, 422, 'invalid'],
 	    [s.token, { ...good, message: '' }, 422, 'invalid'],
+	    [s.token, { ...good, message: '   ' }, 422, 'invalid'],
 	    [s.token, { ...good, name: 'n'.repeat(201) }, 422, 'invalid'],
 	    [s.token, { ...good, name: undefined }, 422, 'invalid'],
 	    [s.token, { ...good, conversation_id: 'x' }, 422, 'invalid'],
@@ -280,6 +281,14 @@ test("a signed-in customer continues their thread; the agent's later answer pers
 	assert.equal((await read(null, { conversation_id: next.conversation_id, seq: 3 })).status, 401);
 	assert.equal((await read(stranger.token, { conversation_id: next.conversation_id, seq: 3 })).status, 404);
 	assert.equal((await read(next.token, { conversation_id: next.conversation_id, seq: 'x' })).status, 422);
+
+	// Done, then the customer writes again in the thread: back on the list.
+	assert.equal((await ada.client.post(`/api/console/followups/${first.conversation_id}/done`)).status, 200);
+	ws.sendJson({ type: 'send', conversation_id: next.conversation_id, client_id: 'again1', text: 'One more question' });
+	await ws.next((f) => f.type === 'ack');
+	const back = (await ada.client.get('/api/console/followups')).json.items.find((i) => i.id === first.conversation_id);
+	assert.deepEqual([back.handled_by, back.preview], [null, 'One more question']);
+	assert.equal(sql(`SELECT routing FROM conversations WHERE id = ${first.conversation_id}`), 'followup', 'still not queued');
 
 	// Once handled and closed, the next visit starts afresh.
 	sql(`UPDATE conversations SET status = 'closed' WHERE id = ${first.conversation_id}`);
