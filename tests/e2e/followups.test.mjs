@@ -146,6 +146,20 @@ test('closed queue: the widget offers the form, the customer leaves a message, a
 	await dialog.locator('.msg', { hasText: 'mortgage renewal' }).waitFor();
 	await pa.keyboard.press('Escape');
 	await dialog.waitFor({ state: 'detached' }).catch(() => {});
+	// Reply by message: the agent joins (audited) and writes in a chat tab.
+	await item.locator('button[data-action=reply]').click();
+	await pa.locator('#composer-text').fill('Thanks Nora, I will call you tomorrow at 10.');
+	await pa.locator('#composer-text').press('Enter');
+	await pa.locator('#chat-log', { hasText: 'call you tomorrow' }).waitFor();
+	const end = Date.now() + TIMEOUT;
+	while (sql(`SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	    WHERE c.site_id = ${site.id} AND m.sender_kind = 'staff' AND m.sender_id = ${ada.id}`) !== '1') {
+		assert.ok(Date.now() < end, 'the answer is stored');
+		await pa.waitForTimeout(100);
+	}
+	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${org.tenant} AND action = 'followup.reply' AND actor_id = ${ada.id}`), '1');
+	await axeCheck(pa, 'console replying to a follow-up');
+	await screenshot(pa, 'console-followup-reply');
 	// Done: audited, shown as handled.
 	await item.locator('button[data-action=done]').click();
 	await pa.locator('#followups .followups__item.is-done', { hasText: 'Done by Ada Lovelace' }).waitFor();
