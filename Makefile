@@ -21,7 +21,7 @@ LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lcurl -lm -lmagic -lzip
 
 APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c app/hub.c \
 	  app/page.c app/ops.c app/util.c app/totp.c app/wauth.c app/widget.c app/wmail.c \
-	  app/files.c app/fileutil.c
+	  app/files.c app/fileutil.c app/offline.c
 PURE_SRC = app/util.c app/totp.c app/wauth.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
 QUERIES	= $(wildcard sql/queries/*.sql)

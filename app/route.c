@@ -232,6 +232,18 @@ static struct vb_route routes[] = {
 	{ "GET", "/api/conversations/:id/files", RT_PUBLIC, NULL, files_list },
 	{ "GET", "/api/conversations/:id/transcript", RT_PUBLIC, NULL, files_transcript },
 	{ "GET", "/api/files/:id", RT_PUBLIC, NULL, files_download },
+	/* Messages left when nobody can answer (W18; app/offline.c, widget token)
+	 * and the agents' follow-up list of those and abandoned contacts (A7). */
+	{ "GET", "/api/widget/status", RT_PUBLIC | RT_NOCSRF, NULL, offline_status },
+	{ "POST", "/api/widget/offline", RT_PUBLIC | RT_NOCSRF, NULL, offline_post },
+	{ "GET", "/api/console/followups", 0, "console.agent", SQL, Q_CONSOLE_FOLLOWUPS, 200,
+	    NULL, { } },
+	{ "POST", "/api/console/followups/:id/done", 0, "console.agent", SQL, Q_FOLLOWUP_DONE,
+	    200, "item", { PATH_ID } },
+	/* Direct messages for signed-in customers (W15) and unread (W2). */
+	{ "POST", "/api/widget/read", RT_PUBLIC | RT_NOCSRF, NULL, offline_read },
+	{ "POST", "/api/console/followups/:id/reply", 0, "console.agent", SQL, Q_FOLLOWUP_REPLY,
+	    200, NULL, { PATH_ID } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -308,4 +308,9 @@ int	files_list(struct vbreq *);
 int	files_transcript(struct vbreq *);
 int	files_settings_put(struct vbreq *);
 
+/* offline.c */
+int	offline_status(struct vbreq *);
+int	offline_post(struct vbreq *);
+int	offline_read(struct vbreq *);
+
 #endif

@@ -907,4 +907,14 @@ export default {
 	'file.error.network': '{name} could not be sent. Check the connection and try again.',
 	'file.error.generic': '{name} could not be sent. Please try again.',
 	'menu.transcript': 'Download transcript',
+	// Follow-up list in the console (A7, W18; static/admin/lib/followups.js)
+	'followups.title': 'Follow-up',
+	'followups.none': 'Nothing to follow up.',
+	'followups.offline': 'Message',
+	'followups.abandoned': 'Left the queue',
+	'followups.transcript': 'Transcript',
+	'followups.done': 'Done',
+	'followups.reply': 'Reply by message',
+	'followups.doneBy': 'Done by {name}',
+	'followups.marked': 'Follow-up with {name} marked done.',
 };

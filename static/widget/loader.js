@@ -1,5 +1,4 @@
-/* Virtual Branch chat loader (< 5 KB gzip). How it works, its options and
- * why: static/widget/README.md. */
+/* Virtual Branch chat loader (< 5 KB gzip): static/widget/README.md. */
 (function (w, d) {
 	'use strict';
 	var me = d.currentScript;
@@ -155,8 +154,10 @@
 			makeFrame();
 			if (get('sessionStorage', 'vb.open'))
 				show(false);
-		} else {
-			session = null;
+		} else if (session = null, cfg.auth == 'token' && cfg.token && !wantOpen) {
+			newSession(function (e) {
+				e || frame || makeFrame();
+			});
 		}
 		if (session)
 			api('context', { token: session.token, conversation_id: session.conversation_id, context: ctx() }, Object);
@@ -243,7 +244,7 @@
 				    err === 'too_many_attempts' ? 'Too many chats were started from your network. Please try again in a minute.' :
 				    'Sorry, we could not start the chat. Please check your connection and try again.');
 			}
-			makeFrame();
+			frame || makeFrame();
 			show(focus);
 		});
 	}
@@ -261,11 +262,15 @@
 			frame.contentWindow.postMessage(msg, HOST);
 	}
 
+	function flip(o) {
+		isOpen = o;
+		wrap.className = o ? 'w open' : 'w';
+		btn.setAttribute('aria-expanded', o);
+		put('sessionStorage', 'vb.open', o || null);
+	}
+
 	function show(focus) {
-		isOpen = true;
-		wrap.className = 'w open';
-		btn.setAttribute('aria-expanded', 'true');
-		put('sessionStorage', 'vb.open', 1);
+		flip(true);
 		if (focus)
 			frame.focus();
 		send({ type: 'vb-show', focus: !!focus });
@@ -274,10 +279,7 @@
 	function close(refocus) {
 		if (!isOpen)
 			return;
-		isOpen = false;
-		wrap.className = 'w';
-		btn.setAttribute('aria-expanded', 'false');
-		put('sessionStorage', 'vb.open', null);
+		flip(false);
 		send({ type: 'vb-hide' });
 		if (refocus)
 			btn.focus();

@@ -30,6 +30,7 @@ import { Chat } from './chat.js';
 import { seed, onSave } from './store.js';
 import { SubjectPicker } from './subjects.js';
 import { uploadFile, checkFile, renderAttachment, transcriptUrl, fileIcon } from './files.js';
+import { OfflineForm, readUpTo } from './offline.js';
 
 const TEXT_MAX = 4000;
 const TYPING_SHOW = 4000;
@@ -52,6 +53,12 @@ const seqRows = new Map();	// seq → row
 const pendingRows = new Map();	// client_id → row
 let lastRow = null;		// for grouping consecutive messages of one sender
 const subjects = new SubjectPicker();	// W4: chosen before the first message
+// W18: nobody can answer → a form to leave a message instead of the composer.
+const offline = new OfflineForm({ onShow: (form) => { composer.hidden = form; }, onUnread: (n) => {
+	// W2: staff answers not seen yet (a signed-in customer's thread) badge the launcher.
+	if (!visible && n !== unread)
+		post({ type: 'vb-unread', count: unread = n });
+} });
 
 // ---------------------------------------------------------------- layout
 
@@ -86,7 +93,7 @@ const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0',
     'aria-labelledby': 'vb-log-label' },
     h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
     h('div', { class: 'greeting' }, greetingText),
-    subjects.el, log, waiting, typingSlot);
+    subjects.el, log, waiting, typingSlot, offline.el);
 
 const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
     maxLength: TEXT_MAX, placeholder: t('composer.placeholder'), autocomplete: 'off',
@@ -186,8 +193,15 @@ window.addEventListener('message', (e) => {
 		visible = false;
 });
 
+// W2: the customer has seen the thread up to its last message.
+function markRead() {
+	if (chat && token && seqRows.size)
+		readUpTo(token, chat.conv, Math.max(...seqRows.keys()));
+}
+
 function show(focus) {
 	visible = true;
+	markRead();
 	if (unread) {
 		unread = 0;
 		post({ type: 'vb-unread', count: 0 });
@@ -479,6 +493,7 @@ function start(tok, conversationId) {
 	}
 	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
 	filesStart(token, conversationId);
+	offline.start(token, conversationId, !chat.history().length);
 	for (const m of chat.history())
 		addMessage(m, false);
 	for (const e of chat.pending())
@@ -514,6 +529,8 @@ function onEvent(type, d) {
 			if (d.live && !visible) {
 				unread++;
 				post({ type: 'vb-unread', count: unread });
+			} else if (visible) {
+				markRead();
 			}
 		}
 		if (near || d.msg.sender?.kind === 'customer')
@@ -804,6 +821,7 @@ function submit() {
 	if (subject === null)
 		return;
 	chat.send(text, subject);
+	offline.sent(subject);
 	subjects.done();
 	input.value = '';
 	onInput();

@@ -12,6 +12,7 @@ import { api, errorMessage } from '../lib/api.js';
 import { h, clear, button, icon, badge, avatar, openDialog, toast, field } from '../lib/ui.js';
 import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, fillCanned, ensureCss, beep, ticker } from '../lib/chatui.js';
+import { followupsSection } from '../lib/followups.js';
 
 const WAITING_POLL_MS = 5000;
 const TEAM_POLL_MS = 30000;
@@ -57,7 +58,8 @@ export async function render(root, ctx) {
 		    h('section', { class: 'console__block' },
 			h('h2', { class: 'console__h', id: 'waiting-h' }, t('console.waiting')),
 			h('p', { class: 'console__hint muted', id: 'waiting-hint' }, t('console.waitingHint')),
-			waitingList)),
+			waitingList),
+		    followupsSection({ transcript: (x) => transcriptDialog(x), open: (id) => joinedChat(id) })),
 		pane,
 		h('aside', { class: 'console__side', 'aria-label': t('console.details') }, sideTabs, sideBody)),
 	    live);

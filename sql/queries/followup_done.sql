@@ -1,0 +1,1 @@
+SELECT vb_followup_done($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_followup_reply($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_widget_status(decode($1, 'hex'))

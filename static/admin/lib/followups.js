@@ -1,0 +1,92 @@
+// The console's "Follow-up" section (A7, W18): messages customers left when
+// nobody could answer, and contacts who left the queue before anyone did.
+// Each shows who, the e-mail address, the subject, the first words and when;
+// "Transcript" opens the conversation (the console's own dialog, passed in),
+// "Reply by message" joins the agent to it (POST .../:id/reply, audited) and
+// opens it as a chat tab (the console's own, passed in as open(id)): what
+// the agent writes persists, and a signed-in customer sees it next visit;
+// "Done" marks it handled (POST /api/console/followups/:id/done, audited).
+// Read over REST (GET /api/console/followups) and refreshed every 30 s.
+
+import { t, fmtDateTime } from './i18n.js';
+import { api } from './api.js';
+import { h, clear, button, badge, toast, toastError } from './ui.js';
+import { ticker } from './chatui.js';
+
+const POLL_MS = 30000;
+
+export function followupsSection({ transcript, open }) {
+	const list = h('ul', { class: 'waitlist followups', id: 'followups', 'aria-labelledby': 'followups-h' });
+	const count = h('span', { class: 'followups__count' });
+	const section = h('section', { class: 'console__block' },
+	    h('h2', { class: 'console__h', id: 'followups-h', tabindex: '-1' }, t('followups.title'), count), list);
+
+	function itemEl(x) {
+		const done = Boolean(x.handled_at);
+		const who = x.customer || t('console.customer');
+		return h('li', { class: ['waitlist__item', 'followups__item', done ? 'is-done' : ''], dataset: { conv: x.id } },
+		    h('span', { class: 'waitlist__text' },
+			h('span', { class: 'waitlist__name' }, who, ' ',
+			    badge(t(x.kind === 'offline' ? 'followups.offline' : 'followups.abandoned'),
+				x.kind === 'offline' ? 'info' : 'warning')),
+			x.email ? h('a', { class: 'followups__email', href: `mailto:${x.email}` }, x.email) : null,
+			h('span', { class: 'waitlist__meta muted' }, [x.subject, x.at ? fmtDateTime(x.at) : null]
+			    .filter(Boolean).join(' · ')),
+			x.preview ? h('span', { class: 'waitlist__preview' }, x.preview) : null,
+			done ? h('span', { class: 'waitlist__meta muted' },
+			    t('followups.doneBy', { name: x.handled_by?.name || '' })) : null,
+			h('span', { class: 'followups__actions' },
+			    button(t('followups.transcript'), { size: 'sm', kind: 'ghost', srSuffix: who,
+				onClick: () => transcript({ id: x.id, created_at: x.at }) }),
+			    done ? null : button(t('followups.reply'), { size: 'sm', kind: 'ghost', srSuffix: who,
+				attrs: { 'data-action': 'reply' }, onClick: (e) => reply(x, e.currentTarget) }),
+			    done ? null : button(t('followups.done'), { size: 'sm', srSuffix: who,
+				attrs: { 'data-action': 'done' }, onClick: (e) => markDone(x, e.currentTarget) }))));
+	}
+
+	function draw(items) {
+		clear(list);
+		const open = items.filter((x) => !x.handled_at).length;
+		count.textContent = open ? ` (${open})` : '';
+		if (!items.length) {
+			list.append(h('li', { class: 'waitlist__empty muted' }, t('followups.none')));
+			return;
+		}
+		for (const x of items)
+			list.append(itemEl(x));
+	}
+
+	async function refresh() {
+		try {
+			draw((await api.get('/api/console/followups')).items || []);
+		} catch { /* the next poll retries */ }
+	}
+
+	async function reply(x, btn) {
+		btn.disabled = true;
+		try {
+			await api.post(`/api/console/followups/${x.id}/reply`);
+			open(x.id);
+		} catch (err) {
+			toastError(err);
+		}
+		btn.disabled = false;
+	}
+
+	async function markDone(x, btn) {
+		btn.disabled = true;
+		try {
+			await api.post(`/api/console/followups/${x.id}/done`);
+			toast(t('followups.marked', { name: x.customer || t('console.customer') }));
+			await refresh();
+			section.querySelector('#followups-h').focus();
+		} catch (err) {
+			btn.disabled = false;
+			toastError(err);
+		}
+	}
+
+	refresh();
+	ticker(POLL_MS, refresh);
+	return section;
+}
