@@ -7,52 +7,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { Client, sql, setPassword, newOrg, roleId, unique } from '../lib/vb.mjs';
-
-const BASE = process.env.VB_TEST_URL;
-const HOST_ORIGIN = 'http://127.0.0.2:9';	// the bank's site, another origin
-
-async function siteFor(admin) {
-	const r = await admin.post('/api/sites', { name: 'Bank', allowed_origins: [HOST_ORIGIN] });
-	assert.equal(r.status, 201);
-	return r.json.site;
-}
-
-async function widgetSession(key, origin = HOST_ORIGIN, base = BASE, extra = {}) {
-	const headers = { 'content-type': 'application/json' };
-	if (origin) headers.origin = origin;
-	const r = await fetch(base + '/api/widget/session', { method: 'POST', headers,
-	    body: JSON.stringify({ site_key: key, ...extra }) });
-	return { status: r.status, headers: r.headers, json: await r.json() };
-}
-
-// A WebSocket with a queue of received frames and helpers to wait for one.
-function connect(base, { token, cookie, origin = base } = {}) {
-	const url = base.replace(/^http/, 'ws') + '/ws' + (token ? `?token=${token}` : '');
-	const ws = new WebSocket(url, { origin, headers: cookie ? { cookie } : {} });
-	ws.frames = [];
-	ws.waiters = [];
-	ws.on('message', (d) => {
-		const f = JSON.parse(d.toString());
-		ws.frames.push(f);
-		ws.waiters = ws.waiters.filter((w) => !(w.pred(f) && (w.resolve(f), true)));
-	});
-	ws.next = (pred, ms = 5000) => {
-		const hit = ws.frames.find(pred);
-		if (hit) { ws.frames.splice(ws.frames.indexOf(hit), 1); return Promise.resolve(hit); }
-		return new Promise((resolve, reject) => {
-			const t = setTimeout(() => reject(new Error('timeout waiting; got ' + JSON.stringify(ws.frames))), ms);
-			ws.waiters.push({ pred, resolve: (f) => { clearTimeout(t); ws.frames.splice(ws.frames.indexOf(f), 1); resolve(f); } });
-		});
-	};
-	ws.sendJson = (o) => ws.send(JSON.stringify(o));
-	return new Promise((resolve, reject) => {
-		ws.once('open', () => resolve(ws));
-		ws.once('unexpected-response', (req, res) => reject(Object.assign(new Error('HTTP ' + res.statusCode), { status: res.statusCode })));
-		ws.once('error', reject);
-	});
-}
+import { BASE, HOST_ORIGIN, siteFor, widgetSession, connect } from '../lib/chat.mjs';
 
 async function supervisor(admin) {
 	const email = unique('sup') + '@x.test';

@@ -4,7 +4,7 @@
 // tenancy, audit entries, and subject routing over the WebSocket.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { connect as wsConnect } from '../lib/chat.mjs';
 import { Client, sql, setPassword, newOrg, roleId, unique } from '../lib/vb.mjs';
 
 const BASE = process.env.VB_TEST_URL;
@@ -29,30 +29,7 @@ async function widgetSession(key) {
 	return { status: r.status, json: await r.json() };
 }
 
-function connect({ token, cookie } = {}) {
-	const url = BASE.replace(/^http/, 'ws') + '/ws' + (token ? `?token=${token}` : '');
-	const ws = new WebSocket(url, { origin: BASE, headers: cookie ? { cookie } : {} });
-	ws.frames = [];
-	ws.waiters = [];
-	ws.on('message', (d) => {
-		const f = JSON.parse(d.toString());
-		ws.frames.push(f);
-		ws.waiters = ws.waiters.filter((w) => !(w.pred(f) && (w.resolve(f), true)));
-	});
-	ws.next = (pred, ms = 5000) => {
-		const hit = ws.frames.find(pred);
-		if (hit) { ws.frames.splice(ws.frames.indexOf(hit), 1); return Promise.resolve(hit); }
-		return new Promise((resolve, reject) => {
-			const t = setTimeout(() => reject(new Error('timeout; got ' + JSON.stringify(ws.frames))), ms);
-			ws.waiters.push({ pred, resolve: (f) => { clearTimeout(t); ws.frames.splice(ws.frames.indexOf(f), 1); resolve(f); } });
-		});
-	};
-	ws.sendJson = (o) => ws.send(JSON.stringify(o));
-	return new Promise((resolve, reject) => {
-		ws.once('open', () => resolve(ws));
-		ws.once('error', reject);
-	});
-}
+const connect = ({ token, cookie } = {}) => wsConnect(BASE, { token, cookie });
 
 const fullQueue = (extra = {}) => ({
 	name: unique('Queue '), strategy: 'round_robin', priority: 5, capacity: 4, offer_timeout_s: 30,
