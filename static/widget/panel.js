@@ -538,7 +538,7 @@ function onEvent(type, d) {
 		break;
 	}
 	case 'read':
-		markRead(d.seq);
+		markStaffRead(d.seq);
 		break;
 	case 'queued':
 		addPending(d.entry);
@@ -666,7 +666,7 @@ function messageText(text) {
 
 // The staff have read up to seq: the customer's messages so far say so.
 let readSeq = 0;
-function markRead(seq) {
+function markStaffRead(seq) {
 	readSeq = Math.max(readSeq, seq);
 	for (const el of log.querySelectorAll('.row--me[data-seq] .msg__status--sent')) {
 		if (Number(el.closest('.row').dataset.seq) <= readSeq)
