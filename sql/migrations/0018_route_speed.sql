@@ -20,6 +20,11 @@
 --    each pass locked contacts the other then skipped. Passes for one
 --    organisation now take turns on a transaction-level advisory lock;
 --    vb_acd_positions() takes it too.
+-- 4. vb_acd_positions() worked out a queue's recent average wait again for
+--    every waiting contact whose place changed (all of them, after each
+--    pass), each time reading the queue's conversations without an index:
+--    540 ms per pass with 800 waiting. It now does so once per queue, on an
+--    index.
 
 CREATE OR REPLACE FUNCTION vb_acd_lock() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -185,13 +190,19 @@ BEGIN
 		UPDATE conversations c SET last_position = r.p FROM ranked r
 		WHERE c.id = r.id AND c.last_position IS DISTINCT FROM r.p
 		RETURNING c.id, r.p, r.queue_id
+	), waits AS (
+		SELECT d.queue_id, coalesce((SELECT avg(extract(epoch FROM x.assigned_at - x.queued_at))
+		    FROM (SELECT assigned_at, queued_at FROM conversations y WHERE y.queue_id = d.queue_id
+			AND y.assigned_at IS NOT NULL ORDER BY y.assigned_at DESC LIMIT 20) x), 30) AS w
+		FROM (SELECT DISTINCT queue_id FROM changed) d
 	)
-	SELECT ch.id, ch.p, round(coalesce((SELECT avg(extract(epoch FROM x.assigned_at - x.queued_at))
-	    FROM (SELECT assigned_at, queued_at FROM conversations y WHERE y.queue_id = ch.queue_id
-		AND y.assigned_at IS NOT NULL ORDER BY y.assigned_at DESC LIMIT 20) x), 30)
-	    * ch.p / ready)::int
-	FROM changed ch;
+	SELECT ch.id, ch.p, round(wt.w * ch.p / ready)::int
+	FROM changed ch JOIN waits wt ON wt.queue_id = ch.queue_id;
 END $$;
+
+-- The recent waits of a queue, read by vb_acd_positions and vb_acd_position.
+CREATE INDEX conversations_queue_assigned ON conversations (queue_id, assigned_at DESC)
+    WHERE assigned_at IS NOT NULL;
 
 GRANT EXECUTE ON FUNCTION vb_acd_lock(), vb_acd_pick_ok(conversations, queues, bigint),
     vb_acd_pick(conversations, queues),
