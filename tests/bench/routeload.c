@@ -8,6 +8,8 @@
  *
  *   routing_decisions_per_second: <n> /s
  *   routing_passes: <n>
+ *   routing_offers_per_second_in_passes: offers / time spent in passes
+ *     (what the routing function alone sustains; accepts excluded)
  *   routing_pass_ms_mean, routing_accept_ms_mean: time per pass, per accept
  *   routing_errors: <n>                (statements that failed, retried)
  *   routing_refused_accepts: <n>       (offers that were not the agent's)
@@ -177,6 +179,8 @@ main(int argc, char **argv)
 	t1 = now_s();
 	printf("routing_decisions_per_second: %.0f /s\n", (double)atomic_load(&accepted) / (t1 - t0));
 	printf("routing_passes: %ld\n", atomic_load(&passes));
+	printf("routing_offers_per_second_in_passes: %.0f /s\n", atomic_load(&pass_us) ?
+	    (double)atomic_load(&accepted) / (atomic_load(&pass_us) / 1e6) : 0.0);
 	printf("routing_pass_ms_mean: %.2f ms\n", atomic_load(&pass_us) / 1e3 / (atomic_load(&passes) ? atomic_load(&passes) : 1));
 	printf("routing_accept_ms_mean: %.2f ms\n", atomic_load(&accept_us) / 1e3 / (atomic_load(&accepted) ? atomic_load(&accepted) : 1));
 	printf("routing_errors: %ld\n", atomic_load(&errors));
