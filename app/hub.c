@@ -16,13 +16,15 @@
 
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "vb.h"
 #include "queries.h"
+#include "wsframe.h"
 
 #define HUB_CHANNEL	"vb:hub"
 #define HUB_BUCKETS	4096
 #define HUB_SUBS_MAX	64
-#define HUB_TEXT_MAX	4000
 #define HUB_RATE	5	/* messages per second, sustained */
 #define HUB_BURST	20
 #define HUB_SEEN_MS	30000		/* presence touch at most this often */
@@ -377,61 +379,10 @@ hub_submit(struct hub_conn *hc, struct db_job *j, db_cb cb, struct hub_op *op)
 /* Messages from clients ------------------------------------------------------ */
 
 struct hub_in {
-	struct kore_json_item	*root;
-	const char		*type;
+	struct wsframe		 w;		/* checked by wsframe.c */
 	const char		*raw;		/* the frame as received */
 	size_t			 rawlen;
-	int64_t			 conv;
-	const char		*client_id;
-	const char		*text;
-	int64_t			 after;
-	int64_t			 after_note;
-	int64_t			 subject;	/* 0: none, -1: not a valid id */
 };
-
-static struct kore_json_item *
-hub_member(struct kore_json_item *root, const char *name)
-{
-	struct kore_json_item	*it;
-
-	TAILQ_FOREACH(it, &root->data.items, list)
-		if (it->name != NULL && strcmp(it->name, name) == 0)
-			return (it);
-	return (NULL);
-}
-
-static int
-hub_int(struct kore_json_item *root, const char *name, int64_t *out)
-{
-	struct kore_json_item	*it = hub_member(root, name);
-
-	if (it == NULL)
-		return (0);
-	if (it->type == KORE_JSON_TYPE_INTEGER) {
-		*out = it->data.s64;
-		return (1);
-	}
-	if (it->type == KORE_JSON_TYPE_INTEGER_U64 && it->data.u64 <= INT64_MAX) {
-		*out = (int64_t)it->data.u64;
-		return (1);
-	}
-	if (it->type == KORE_JSON_TYPE_NUMBER && it->data.number >= 0 &&
-	    it->data.number < 9e15 && it->data.number == (double)(int64_t)it->data.number) {
-		*out = (int64_t)it->data.number;
-		return (1);
-	}
-	return (0);
-}
-
-static const char *
-hub_str(struct kore_json_item *root, const char *name)
-{
-	struct kore_json_item	*it = hub_member(root, name);
-
-	if (it == NULL || it->type != KORE_JSON_TYPE_STRING)
-		return (NULL);
-	return (it->data.string);
-}
 
 /* A token bucket per connection: a flood gets a clear notice, not a cut. */
 static int
@@ -489,33 +440,32 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 	struct hub_op	*op;
 	char		 conv[24], who[24], subject[24];
 
-	if (in->conv <= 0 || in->client_id == NULL || !util_token_valid(in->client_id, 64)) {
-		hub_send_error(hc, in->client_id, "invalid",
+	if (in->w.conv <= 0 || !in->w.client_id_ok) {
+		hub_send_error(hc, in->w.client_id, "invalid",
 		    "send needs conversation_id and a client_id of 1-64 URL-safe characters");
 		return;
 	}
-	if (in->text == NULL || !util_utf8_valid(in->text, strlen(in->text)) ||
-	    util_utf8_chars(in->text) == 0 || util_utf8_chars(in->text) > HUB_TEXT_MAX) {
-		hub_send_error(hc, in->client_id, "invalid", "text must be 1 to 4000 characters");
+	if (!in->w.text_ok) {
+		hub_send_error(hc, in->w.client_id, "invalid", "text must be 1 to 4000 characters");
 		return;
 	}
-	if (in->subject < 0 || (in->subject > 0 && hc->kind != HUB_CUSTOMER)) {
-		hub_send_error(hc, in->client_id, "invalid_subject",
+	if (in->w.subject < 0 || (in->w.subject > 0 && hc->kind != HUB_CUSTOMER)) {
+		hub_send_error(hc, in->w.client_id, "invalid_subject",
 		    "subject_id must be the id of one of the site's subjects");
 		return;
 	}
 	if (!hub_rate_ok(hc)) {
-		hub_send_error(hc, in->client_id, "rate_limited",
+		hub_send_error(hc, in->w.client_id, "rate_limited",
 		    "You are sending messages too fast; wait a moment");
 		return;
 	}
-	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->w.conv);
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
-	(void)snprintf(subject, sizeof(subject), "%lld", (long long)in->subject);
-	op = hub_op_new(hc, in->conv, in->client_id);
-	j = hub_job(hc, in->client_id);
+	(void)snprintf(subject, sizeof(subject), "%lld", (long long)in->w.subject);
+	op = hub_op_new(hc, in->w.conv, in->w.client_id);
+	j = hub_job(hc, in->w.client_id);
 	db_add(j, Q_MESSAGE_POST, 6, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
-	    who, in->client_id, in->text, in->subject > 0 ? subject : NULL);
+	    who, in->w.client_id, in->w.text, in->w.subject > 0 ? subject : NULL);
 	db_add(j, Q_CONVERSATION_QUEUED, 1, conv);
 	hub_submit(hc, j, hub_send_done, op);
 }
@@ -565,19 +515,19 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 	struct hub_op	*op;
 	char		 conv[24], who[24], after[24], after_note[24];
 
-	if (in->conv <= 0 || in->after < 0 || in->after_note < 0) {
+	if (in->w.conv <= 0 || in->w.after < 0 || in->w.after_note < 0) {
 		hub_send_error(hc, NULL, "invalid", "subscribe needs conversation_id and after_seq >= 0");
 		return;
 	}
-	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->w.conv);
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
-	(void)snprintf(after, sizeof(after), "%lld", (long long)in->after);
-	op = hub_op_new(hc, in->conv, NULL);
+	(void)snprintf(after, sizeof(after), "%lld", (long long)in->w.after);
+	op = hub_op_new(hc, in->w.conv, NULL);
 	j = hub_job(hc, "");
 	db_add(j, Q_CONVERSATION_ACCESS, 3, conv, hc->kind == HUB_STAFF ? "staff" : "customer", who);
 	db_add(j, Q_MESSAGES_AFTER, 2, conv, after);
 	if (hc->kind == HUB_STAFF) {
-		(void)snprintf(after_note, sizeof(after_note), "%lld", (long long)in->after_note);
+		(void)snprintf(after_note, sizeof(after_note), "%lld", (long long)in->w.after_note);
 		db_add(j, Q_NOTES_AFTER, 2, conv, after_note);
 	} else {
 		db_add(j, Q_READ_MARK, 1, conv);
@@ -592,14 +542,14 @@ hub_in_typing(struct hub_conn *hc, struct hub_in *in)
 	char	buf[160];
 	int	n;
 
-	if (!hub_subscribed(hc, in->conv)) {
+	if (!hub_subscribed(hc, in->w.conv)) {
 		hub_send_error(hc, NULL, "not_subscribed", "Subscribe to the conversation first");
 		return;
 	}
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"typing\",\"conversation_id\":%lld,"
-	    "\"sender\":{\"kind\":\"%s\",\"id\":%lld}}", (long long)in->conv,
+	    "\"sender\":{\"kind\":\"%s\",\"id\":%lld}}", (long long)in->w.conv,
 	    hc->kind == HUB_STAFF ? "staff" : "customer", (long long)hc->who);
-	hub_fanout(in->conv, buf, (size_t)n, hc, 0);
+	hub_fanout(in->w.conv, buf, (size_t)n, hc, 0);
 }
 
 static void
@@ -639,13 +589,13 @@ hub_in_unsubscribe(struct hub_conn *hc, struct hub_in *in)
 	char	buf[96];
 	int	n;
 
-	if (in->conv <= 0) {
+	if (in->w.conv <= 0) {
 		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
 		return;
 	}
-	hub_sub_remove(hc, in->conv);
+	hub_sub_remove(hc, in->w.conv);
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"unsubscribed\",\"conversation_id\":%lld}",
-	    (long long)in->conv);
+	    (long long)in->w.conv);
 	hub_send(hc, buf, (size_t)n);
 }
 
@@ -789,8 +739,8 @@ hub_staff_job(struct hub_conn *hc, struct hub_in *in, const char *reply,
 		hub_send_error(hc, NULL, "forbidden", "Only staff can do this");
 		return;
 	}
-	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
-	op = hub_op_new(hc, in->conv, NULL);
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->w.conv);
+	op = hub_op_new(hc, in->w.conv, NULL);
 	op->reply = reply;
 	j = hub_job(hc, "");
 	if (strcmp(reply, "state") == 0) {
@@ -809,16 +759,11 @@ hub_staff_job(struct hub_conn *hc, struct hub_in *in, const char *reply,
 static void
 hub_in_state(struct hub_conn *hc, struct hub_in *in)
 {
-	const char	*state = hub_str(in->root, "state");
-	const char	*reason = hub_str(in->root, "reason");
-
-	if (state == NULL || (strcmp(state, "ready") != 0 && strcmp(state, "not_ready") != 0 &&
-	    strcmp(state, "offline") != 0) || (reason != NULL && (util_utf8_chars(reason) > 100 ||
-	    !util_utf8_valid(reason, strlen(reason))))) {
+	if (!wsframe_state_ok(&in->w)) {
 		hub_send_error(hc, NULL, "invalid", "state is ready, not_ready (with a reason) or offline");
 		return;
 	}
-	hub_staff_job(hc, in, "state", Q_ACD_STATE, state, reason);
+	hub_staff_job(hc, in, "state", Q_ACD_STATE, in->w.state, in->w.reason);
 }
 
 static void
@@ -826,7 +771,7 @@ hub_in_answer(struct hub_conn *hc, struct hub_in *in, const char *reply, const c
 {
 	char	who[24];
 
-	if (in->conv <= 0) {
+	if (in->w.conv <= 0) {
 		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
 		return;
 	}
@@ -949,19 +894,18 @@ hub_in_op(struct hub_conn *hc, struct hub_in *in)
 		hub_send_error(hc, NULL, "forbidden", "Only staff can do this");
 		return;
 	}
-	if (in->client_id != NULL && !hub_rate_ok(hc)) {
-		hub_send_error(hc, in->client_id, "rate_limited",
+	if (in->w.client_id != NULL && !hub_rate_ok(hc)) {
+		hub_send_error(hc, in->w.client_id, "rate_limited",
 		    "You are sending messages too fast; wait a moment");
 		return;
 	}
-	/* The frame was valid JSON to Kore; PostgreSQL checks it again. */
+	/* The frame was valid JSON to Jansson; PostgreSQL checks it again. */
 	frame = kore_malloc(in->rawlen + 1);
 	memcpy(frame, in->raw, in->rawlen);
 	frame[in->rawlen] = '\0';
-	op = hub_op_new(hc, in->conv, in->client_id != NULL &&
-	    util_token_valid(in->client_id, 64) ? in->client_id : NULL);
+	op = hub_op_new(hc, in->w.conv, in->w.client_id_ok ? in->w.client_id : NULL);
 	j = hub_job(hc, op->client_id);
-	db_add(j, Q_STAFF_OP, 2, in->type, frame);
+	db_add(j, Q_STAFF_OP, 2, in->w.type_name, frame);
 	kore_free(frame);
 	hub_submit(hc, j, hub_op_done, op);
 }
@@ -978,44 +922,42 @@ hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
 		hub_send_error(hc, NULL, "forbidden", "Only the customer leaves the queue");
 		return;
 	}
-	if (in->conv <= 0) {
+	if (in->w.conv <= 0) {
 		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
 		return;
 	}
-	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->conv);
+	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->w.conv);
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
-	op = hub_op_new(hc, in->conv, NULL);
+	op = hub_op_new(hc, in->w.conv, NULL);
 	j = hub_job(hc, "");
 	db_add(j, Q_LEAVE_QUEUE, 2, conv, who);
 	hub_submit(hc, j, hub_op_done, op);
 }
 
-static const struct {
-	const char	*type;
-	void		(*fn)(struct hub_conn *, struct hub_in *);
-} hub_types[] = {
-	{ "leave_queue", hub_in_leave_queue },
-	{ "note", hub_in_op },
-	{ "whisper", hub_in_op },
-	{ "barge", hub_in_op },
-	{ "leave", hub_in_op },
-	{ "transfer", hub_in_op },
-	{ "invite", hub_in_op },
-	{ "join", hub_in_op },
-	{ "take", hub_in_op },
-	{ "wrapup", hub_in_op },
-	{ "dm", hub_in_op },
-	{ "watch", hub_in_op },
-	{ "read", hub_in_op },
-	{ "unsubscribe", hub_in_unsubscribe },
-	{ "state", hub_in_state },
-	{ "accept", hub_in_accept },
-	{ "decline", hub_in_decline },
-	{ "finish", hub_in_finish },
-	{ "send", hub_in_send },
-	{ "subscribe", hub_in_subscribe },
-	{ "typing", hub_in_typing },
-	{ "ping", hub_in_ping },
+/* What to do with each type of frame wsframe.c knows. */
+static void (*const hub_types[WSF_NTYPES])(struct hub_conn *, struct hub_in *) = {
+	[WSF_NOTE] = hub_in_op,
+	[WSF_WHISPER] = hub_in_op,
+	[WSF_BARGE] = hub_in_op,
+	[WSF_LEAVE] = hub_in_op,
+	[WSF_TRANSFER] = hub_in_op,
+	[WSF_INVITE] = hub_in_op,
+	[WSF_JOIN] = hub_in_op,
+	[WSF_TAKE] = hub_in_op,
+	[WSF_WRAPUP] = hub_in_op,
+	[WSF_DM] = hub_in_op,
+	[WSF_WATCH] = hub_in_op,
+	[WSF_READ] = hub_in_op,
+	[WSF_LEAVE_QUEUE] = hub_in_leave_queue,
+	[WSF_UNSUBSCRIBE] = hub_in_unsubscribe,
+	[WSF_STATE] = hub_in_state,
+	[WSF_ACCEPT] = hub_in_accept,
+	[WSF_DECLINE] = hub_in_decline,
+	[WSF_FINISH] = hub_in_finish,
+	[WSF_SEND] = hub_in_send,
+	[WSF_SUBSCRIBE] = hub_in_subscribe,
+	[WSF_TYPING] = hub_in_typing,
+	[WSF_PING] = hub_in_ping,
 };
 
 /*
@@ -1026,11 +968,7 @@ void
 hub_message(struct connection *c, u_int8_t op, void *data, size_t len)
 {
 	struct hub_conn	*hc = c->hdlr_extra;
-	struct kore_json json;
 	struct hub_in	 in;
-	struct kore_json_item *it;
-	const char	*type;
-	size_t		 i;
 
 	if (hc == NULL)
 		return;
@@ -1038,38 +976,20 @@ hub_message(struct connection *c, u_int8_t op, void *data, size_t len)
 		hub_send_error(hc, NULL, "bad_frame", "Only JSON text frames are understood");
 		return;
 	}
-	kore_json_init(&json, data, len);
-	if (!kore_json_parse(&json) || json.root == NULL ||
-	    json.root->type != KORE_JSON_TYPE_OBJECT ||
-	    (type = hub_str(json.root, "type")) == NULL) {
+	switch (wsframe_parse(&in.w, data, len)) {
+	case WSF_BAD_JSON:
 		hub_send_error(hc, NULL, "bad_json", "A JSON object with a type is required");
-		kore_json_cleanup(&json);
-		return;
-	}
-	memset(&in, 0, sizeof(in));
-	in.root = json.root;
-	in.type = type;
-	in.raw = data;
-	in.rawlen = len;
-	(void)hub_int(json.root, "conversation_id", &in.conv);
-	(void)hub_int(json.root, "after_seq", &in.after);
-	(void)hub_int(json.root, "after_note", &in.after_note);
-	in.client_id = hub_str(json.root, "client_id");
-	in.text = hub_str(json.root, "text");
-	/* An optional subject chosen in the widget (W4). */
-	if ((it = hub_member(json.root, "subject_id")) != NULL &&
-	    !(it->type == KORE_JSON_TYPE_LITERAL && it->data.literal == KORE_JSON_NULL) &&
-	    (!hub_int(json.root, "subject_id", &in.subject) || in.subject <= 0))
-		in.subject = -1;
-	for (i = 0; i < sizeof(hub_types) / sizeof(hub_types[0]); i++) {
-		if (strcmp(hub_types[i].type, type) == 0) {
-			hub_types[i].fn(hc, &in);
-			break;
-		}
-	}
-	if (i == sizeof(hub_types) / sizeof(hub_types[0]))
+		break;
+	case WSF_UNKNOWN_TYPE:
 		hub_send_error(hc, NULL, "unknown_type", "Unknown message type");
-	kore_json_cleanup(&json);
+		break;
+	case WSF_OK:
+		in.raw = data;
+		in.rawlen = len;
+		hub_types[in.w.type](hc, &in);
+		break;
+	}
+	wsframe_free(&in.w);
 }
 
 /* HTTP side ------------------------------------------------------------------ */
@@ -1186,6 +1106,7 @@ hub_init(void)
 	char	rnd[24];
 
 	util_random_token(rnd, 12);
+	wsframe_seed(randombytes_random());
 	(void)snprintf(hub_origin, sizeof(hub_origin), "%s:%d", rnd,
 	    worker != NULL ? worker->id : 0);
 	rds_listen(HUB_CHANNEL, hub_on_publish);

@@ -20,6 +20,7 @@ async function world(agents = ['Ada Agent']) {
 // The agent gets the offer for conv and accepts; the backlog is replayed.
 async function answer(agent, conv) {
 	agent.ws.sendJson({ type: 'state', state: 'ready' });
+	// Taken here, so that a later wait for a 'state' reply is not met by this one.
 	await agent.ws.next((f) => f.type === 'state');
 	await agent.ws.next((f) => f.type === 'offer' && f.conversation_id === conv, 8000);
 	agent.ws.sendJson({ type: 'accept', conversation_id: conv });

@@ -1,0 +1,190 @@
+/*
+ * Routing decisions per second (make bench): R routers, each on its own
+ * PostgreSQL session, do what the hub does (app/hub.c): a routing pass
+ * (vb_acd_route() and vb_acd_positions() in one transaction under the
+ * tenant), then every offer it made is accepted by the offered agent
+ * (vb_acd_accept_msg() under that agent). It runs until all N waiting
+ * contacts are assigned and prints, on stdout:
+ *
+ *   routing_decisions_per_second: <n> /s
+ *   routing_passes: <n>
+ *   routing_offers_per_second_in_passes: offers / time spent in passes
+ *     (what the routing function alone sustains; accepts excluded)
+ *   routing_pass_ms_mean, routing_accept_ms_mean: time per pass, per accept
+ *   routing_errors: <n>                (statements that failed, retried)
+ *   routing_refused_accepts: <n>       (offers that were not the agent's)
+ *   routing_double_assignments: <n>    (a contact accepted twice)
+ *
+ * Usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS
+ * (the contacts are the conversations FIRST_CONV .. FIRST_CONV+CONTACTS-1).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define DEADLINE_S	120
+
+static const char	*conninfo;
+static long long	 tenant, first_conv;
+static long		 contacts;
+static atomic_long	 accepted, refused, doubles, passes, errors;
+static atomic_long	 pass_us, accept_us;	/* time spent in each, all routers */
+static atomic_uchar	*taken;
+static pthread_barrier_t start;
+
+static double
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Runs a multi-statement string; returns 0 on any error (and rolls back). */
+static int
+run(PGconn *pg, const char *q, int want, PGresult **out)
+{
+	PGresult	*res;
+	int		 i = 0, ok = 1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!PQsendQuery(pg, q)) {
+		fprintf(stderr, "routeload: %s", PQerrorMessage(pg));
+		exit(1);
+	}
+	while ((res = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+			if (ok && atomic_fetch_add(&errors, 1) < 5)
+				fprintf(stderr, "routeload: %s", PQresultErrorMessage(res));
+			ok = 0;
+		}
+		if (ok && i == want && out != NULL)
+			*out = res;
+		else
+			PQclear(res);
+		i++;
+	}
+	if (!ok) {
+		if (out != NULL && *out != NULL) {
+			PQclear(*out);
+			*out = NULL;
+		}
+		PQclear(PQexec(pg, "ROLLBACK"));
+	}
+	return (ok);
+}
+
+static void *
+router(void *arg)
+{
+	PGconn		*pg;
+	PGresult	*res;
+	char		 q[512];
+	long long	 conv, user;
+	double		 t;
+	int		 i, n, ok;
+
+	(void)arg;
+	pg = PQconnectdb(conninfo);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "routeload: %s", PQerrorMessage(pg));
+		exit(1);
+	}
+	PQclear(PQexec(pg, "SET ROLE vb_app"));
+	pthread_barrier_wait(&start);
+	while (atomic_load(&accepted) < contacts) {
+		(void)snprintf(q, sizeof(q), "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), "
+		    "set_config('vb.user_id', '', true); "
+		    "SELECT conversation_id, user_id FROM vb_acd_route(); "
+		    "SELECT count(*) FROM vb_acd_positions(); COMMIT", tenant);
+		t = now_s();
+		ok = run(pg, q, 2, &res);
+		atomic_fetch_add(&pass_us, (long)((now_s() - t) * 1e6));
+		if (!ok)
+			continue;	/* a deadlock or the like: try again */
+		atomic_fetch_add(&passes, 1);
+		n = PQntuples(res);
+		for (i = 0; i < n; i++) {
+			conv = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			user = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+			(void)snprintf(q, sizeof(q), "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), "
+			    "set_config('vb.user_id', '%lld', true); SELECT vb_acd_accept_msg(%lld); COMMIT",
+			    tenant, user, conv);
+			t = now_s();
+			ok = run(pg, q, -1, NULL);
+			atomic_fetch_add(&accept_us, (long)((now_s() - t) * 1e6));
+			if (!ok) {
+				atomic_fetch_add(&refused, 1);
+				continue;
+			}
+			if (conv < first_conv || conv >= first_conv + contacts ||
+			    atomic_exchange(&taken[conv - first_conv], 1) != 0)
+				atomic_fetch_add(&doubles, 1);
+			atomic_fetch_add(&accepted, 1);
+		}
+		PQclear(res);
+	}
+	PQfinish(pg);
+	return (NULL);
+}
+
+static void *
+watchdog(void *arg)
+{
+	(void)arg;
+	sleep(DEADLINE_S);
+	fprintf(stderr, "routeload: not done after %d s (%ld of %ld assigned)\n", DEADLINE_S,
+	    atomic_load(&accepted), contacts);
+	exit(1);
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t	*th, wd;
+	double		 t0, t1;
+	int		 i, routers;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS\n");
+		return (2);
+	}
+	conninfo = argv[1];
+	tenant = strtoll(argv[2], NULL, 10);
+	contacts = strtol(argv[3], NULL, 10);
+	first_conv = strtoll(argv[4], NULL, 10);
+	routers = atoi(argv[5]);
+	if (tenant <= 0 || contacts <= 0 || first_conv <= 0 || routers < 1 || routers > 16)
+		return (2);
+	taken = calloc((size_t)contacts, sizeof(*taken));
+	th = calloc((size_t)routers, sizeof(*th));
+	if (taken == NULL || th == NULL)
+		return (1);
+	pthread_barrier_init(&start, NULL, (unsigned)routers + 1);
+	for (i = 0; i < routers; i++)
+		pthread_create(&th[i], NULL, router, NULL);
+	pthread_create(&wd, NULL, watchdog, NULL);
+	pthread_barrier_wait(&start);
+	t0 = now_s();
+	for (i = 0; i < routers; i++)
+		pthread_join(th[i], NULL);
+	t1 = now_s();
+	printf("routing_decisions_per_second: %.0f /s\n", (double)atomic_load(&accepted) / (t1 - t0));
+	printf("routing_passes: %ld\n", atomic_load(&passes));
+	printf("routing_offers_per_second_in_passes: %.0f /s\n", atomic_load(&pass_us) ?
+	    (double)atomic_load(&accepted) / (atomic_load(&pass_us) / 1e6) : 0.0);
+	printf("routing_pass_ms_mean: %.2f ms\n", atomic_load(&pass_us) / 1e3 / (atomic_load(&passes) ? atomic_load(&passes) : 1));
+	printf("routing_accept_ms_mean: %.2f ms\n", atomic_load(&accept_us) / 1e3 / (atomic_load(&accepted) ? atomic_load(&accepted) : 1));
+	printf("routing_errors: %ld\n", atomic_load(&errors));
+	printf("routing_refused_accepts: %ld\n", atomic_load(&refused));
+	printf("routing_double_assignments: %ld\n", atomic_load(&doubles));
+	return (atomic_load(&doubles) != 0 || atomic_load(&accepted) != contacts);
+}
