@@ -176,6 +176,8 @@ export async function render(root, ctx) {
 		return h('div', { class: ['msg', kind === 'customer' ? 'msg--customer' : 'msg--staff'] },
 		    h('div', { class: 'msg__label' }, kind === 'customer' ? S.monitor.customer : f.sender.name),
 		    h('div', { class: 'msg__body' }, renderText(f.text)),
+		    f.meta?.file ? h('a', { class: 'msg__file', href: `/api/files/${encodeURIComponent(f.meta.file.id)}`,
+			download: f.meta.file.name || '' }, icon('audit'), h('span', null, f.meta.file.name || '')) : null,
 		    h('time', { class: 'msg__time', datetime: f.at }, fmtDateTime(f.at)));
 	}
 
