@@ -61,7 +61,8 @@ CREATE TABLE staff_messages (
 CREATE INDEX staff_messages_pair ON staff_messages (least(from_id, to_id), greatest(from_id, to_id), id);
 CREATE INDEX staff_messages_unread ON staff_messages (to_id) WHERE read_at IS NULL;
 
--- Presence: a console connection touches seen_at; older than 90 s is offline.
+-- Presence: a console connection touches seen_at; older than 90 s is offline,
+-- and the router (vb_acd_pick, 0018) offers nothing to such a quiet console.
 ALTER TABLE agent_states ADD COLUMN seen_at timestamptz;
 
 -- Wrap-up of a finished contact (C9).
@@ -698,37 +699,5 @@ BEGIN
 		ORDER BY c.id LIMIT 500) x), '[]'));
 END $$;
 
--- An agent whose console has gone quiet (closed tab, lost network: no
--- presence touch for 90 s) is not offered contacts, even if still "ready".
-CREATE OR REPLACE FUNCTION vb_acd_pick(c conversations, q queues) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE pick bigint; relaxed boolean;
-BEGIN
-	relaxed := q.relax_after_s IS NOT NULL AND c.queued_at < now() - make_interval(secs => q.relax_after_s);
-	SELECT a.user_id INTO pick
-	FROM agent_states a JOIN users u ON u.id = a.user_id
-	WHERE a.tenant_id = c.tenant_id AND u.status = 'active'
-	  AND (a.state = 'ready' OR (a.state = 'wrapup' AND a.wrapup_until <= now()))
-	  AND 'console.agent' = ANY (vb_perms_of(a.user_id))
-	  AND (a.seen_at IS NULL OR a.seen_at > now() - interval '90 seconds')
-	  AND NOT (a.user_id = ANY (c.declined))
-	  AND (c.preferred_user_id IS NULL OR c.queued_at < now() - make_interval(secs => q.preferred_s)
-	       OR a.user_id = c.preferred_user_id)
-	  AND NOT EXISTS (SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id AND NOT EXISTS (
-		SELECT 1 FROM user_skills us WHERE us.user_id = a.user_id AND us.skill_id = qs.skill_id
-		  AND us.level >= CASE WHEN relaxed THEN 1 ELSE qs.min_level END))
-	  AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.routing = 'offered'
-		AND o.offered_user_id = a.user_id)
-	  AND vb_acd_load(a.user_id) < coalesce(a.capacity, q.capacity)
-	ORDER BY
-	  (a.user_id = c.preferred_user_id) DESC,
-	  CASE q.strategy WHEN 'least_occupied'
-	      THEN vb_acd_load(a.user_id)::float / coalesce(a.capacity, q.capacity) END,
-	  CASE q.strategy WHEN 'round_robin' THEN (a.user_id <= q.rr_last_user) END,
-	  CASE q.strategy WHEN 'round_robin' THEN a.user_id END,
-	  coalesce(a.last_assigned_at, a.since)
-	LIMIT 1
-	FOR UPDATE OF a SKIP LOCKED;
-	RETURN pick;
-END $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
