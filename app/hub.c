@@ -64,6 +64,7 @@ struct hub_op {
 	int64_t			 tenant;
 	int			 customer;
 	const char		*reply;		/* type of the confirmation frame */
+	int			 tries;		/* a batched send, retried */
 	char			 client_id[72];
 };
 
@@ -400,45 +401,243 @@ hub_rate_ok(struct hub_conn *hc)
 	return (1);
 }
 
-static void
-hub_send_done(struct db_job *j, void *arg)
-{
-	struct hub_op	*op = arg;
-	const char	*msg, *seq, *v;
-	struct sbuf	 b;
+/*
+ * Sends are stored in batches, in lanes: a conversation always uses the same
+ * lane of its worker, and a lane has at most one batch in flight, so one
+ * sender's messages are numbered in the order they were sent. While a lane's
+ * batch is being committed, new sends for it gather and then go together in
+ * one transaction (vb_message_post_batch, one subtransaction per message).
+ * An idle lane sends at once, so a quiet server adds no delay; under load
+ * one commit carries many messages.
+ */
+#define HUB_BATCH_MAX		48	/* under PostgreSQL's 64 cached subxids */
+#define HUB_LANES		4	/* batches in flight per worker, at most */
 
-	msg = j->failed ? NULL : db_value(j, 0, 0, 0);
-	seq = j->failed ? NULL : db_value(j, 0, 0, 1);
+struct hub_batch {
+	struct hub_op		*ops[HUB_BATCH_MAX];
+	size_t			 beg[HUB_BATCH_MAX];	/* item i in json */
+	size_t			 end[HUB_BATCH_MAX];
+	int			 n;
+	int			 lane;
+	struct sbuf		 json;
+	struct hub_batch	*next;		/* waiting in its lane */
+};
+
+struct hub_lane {
+	struct hub_batch	*head;		/* waiting, oldest first */
+	struct hub_batch	*tail;
+	int			 busy;		/* a batch in flight */
+};
+
+static struct hub_lane	 hub_lanes[HUB_LANES];
+
+static void	hub_batch_flush(int);
+
+static struct hub_batch	*hub_batch_new(int);
+
+/* The batch of conv's lane that takes its next item. */
+static struct hub_batch *
+hub_batch_open(int64_t conv)
+{
+	struct hub_lane		*l;
+	struct hub_batch	*b;
+	int			 lane = (int)((u_int64_t)conv % HUB_LANES);
+
+	l = &hub_lanes[lane];
+	if ((b = l->tail) == NULL || b->n == HUB_BATCH_MAX) {
+		b = hub_batch_new(lane);
+		if (l->tail != NULL)
+			l->tail->next = b;
+		else
+			l->head = b;
+		l->tail = b;
+	}
+	if (b->n > 0)
+		sbuf_addc(&b->json, ',');
+	b->beg[b->n] = b->json.len;
+	return (b);
+}
+
+static void
+hub_batch_item(struct hub_batch *b, struct hub_conn *hc, struct hub_in *in)
+{
+	struct sbuf	*s = &b->json;
+
+	sbuf_addf(s, "{\"t\":\"%lld\",\"u\":\"", (long long)hc->tenant_id);
+	if (hc->kind == HUB_STAFF)
+		sbuf_addf(s, "%lld", (long long)hc->who);
+	sbuf_adds(s, "\",\"a\":");
+	sbuf_json_str(s, hc->addr);
+	sbuf_adds(s, ",\"r\":");
+	sbuf_json_str(s, in->w.client_id);
+	sbuf_addf(s, ",\"conv\":%lld,\"kind\":\"%s\",\"sender\":%lld,\"client\":",
+	    (long long)in->w.conv, hc->kind == HUB_STAFF ? "staff" : "customer",
+	    (long long)hc->who);
+	sbuf_json_str(s, in->w.client_id);
+	sbuf_adds(s, ",\"body\":");
+	sbuf_json_str(s, in->w.text);
+	if (in->w.subject > 0)
+		sbuf_addf(s, ",\"subject\":%lld", (long long)in->w.subject);
+	sbuf_addc(s, '}');
+	b->end[b->n] = s->len;
+}
+
+static struct hub_batch *
+hub_batch_new(int lane)
+{
+	struct hub_batch	*b;
+
+	b = kore_calloc(1, sizeof(*b));
+	b->lane = lane;
+	sbuf_init(&b->json);
+	sbuf_addc(&b->json, '[');
+	return (b);
+}
+
+static void
+hub_batch_free(struct hub_batch *b)
+{
+	sbuf_free(&b->json);
+	kore_free(b);
+}
+
+/* One message stored: the sender hears its seq, everyone hears it. */
+static void
+hub_batch_stored(struct hub_op *op, const char *msg, const char *seq, int queued)
+{
+	struct sbuf	b;
+
 	if (hub_op_live(op)) {
-		if (j->failed) {
-			hub_job_error(op->hc, j, op->client_id);
-		} else if (msg != NULL && seq != NULL) {
-			sbuf_init(&b);
-			sbuf_addf(&b, "{\"type\":\"ack\",\"conversation_id\":%lld,\"seq\":%s,"
-			    "\"client_id\":", (long long)op->conv, seq);
-			sbuf_json_str(&b, op->client_id);
-			sbuf_addc(&b, '}');
-			hub_send(op->hc, b.data, b.len);
-			sbuf_free(&b);
-		}
+		sbuf_init(&b);
+		sbuf_addf(&b, "{\"type\":\"ack\",\"conversation_id\":%lld,\"seq\":%s,"
+		    "\"client_id\":", (long long)op->conv, seq);
+		sbuf_json_str(&b, op->client_id);
+		sbuf_addc(&b, '}');
+		hub_send(op->hc, b.data, b.len);
+		sbuf_free(&b);
 	}
 	/* Stored, so everyone hears of it, even if the sender has gone. */
-	if (msg != NULL) {
-		hub_fanout(op->conv, msg, strlen(msg), NULL, 0);
-		/* A customer's first words may have queued the chat. */
-		if (op->customer && (v = db_value(j, 1, 0, 0)) != NULL && v[0] == 't')
-			hub_route(op->tenant);
+	hub_fanout(op->conv, msg, strlen(msg), NULL, 0);
+	/* A customer's first words may have queued the chat. */
+	if (op->customer && queued)
+		hub_route(op->tenant);
+}
+
+/* One message refused: its sender hears why, as for a single send. */
+static void
+hub_batch_refused(struct hub_op *op, const char *state, const char *msg,
+    const char *hint)
+{
+	if (!hub_op_live(op)) {
+		kore_free(op);
+		return;
+	}
+	if (state[0] == 'V')
+		hub_send_error(op->hc, op->client_id,
+		    hint != NULL && hint[0] != '\0' ? hint : "invalid", msg);
+	else if (strncmp(state, "08", 2) == 0)
+		hub_send_error(op->hc, op->client_id, "unavailable",
+		    "The database is unavailable; retry");
+	else {
+		vb_log(LOG_NOTICE, "hub: send refused %s: %s", state, msg ? msg : "");
+		hub_send_error(op->hc, op->client_id, "internal",
+		    "Something went wrong on our side");
 	}
 	kore_free(op);
+}
+
+/*
+ * A deadlock or serialization victim (SQLSTATE class 40) is tried again on
+ * its own: the message was not stored and the client has not been answered.
+ */
+static void
+hub_batch_retry(struct hub_batch *b, int i)
+{
+	struct hub_batch	*nb;
+
+	nb = hub_batch_open(b->ops[i]->conv);
+	sbuf_add(&nb->json, b->json.data + b->beg[i], b->end[i] - b->beg[i]);
+	nb->end[nb->n] = nb->json.len;
+	nb->ops[nb->n++] = b->ops[i];
+	b->ops[i] = NULL;
+}
+
+static void
+hub_batch_done(struct db_job *j, void *arg)
+{
+	struct hub_batch	*b = arg;
+	const char		*v, *frame, *state;
+	int			 i, k, n;
+
+	hub_lanes[b->lane].busy = 0;
+	n = j->failed ? 0 : db_rows(j, 0);
+	for (i = 0; i < n; i++) {
+		if ((v = db_value(j, 0, i, 0)) == NULL ||
+		    (k = atoi(v)) < 0 || k >= b->n || b->ops[k] == NULL)
+			continue;
+		frame = db_value(j, 0, i, 1);
+		state = db_value(j, 0, i, 4);
+		if (frame != NULL && db_value(j, 0, i, 2) != NULL) {
+			hub_batch_stored(b->ops[k], frame, db_value(j, 0, i, 2),
+			    db_value(j, 0, i, 3) != NULL && db_value(j, 0, i, 3)[0] == 't');
+			kore_free(b->ops[k]);
+			b->ops[k] = NULL;
+		} else if (state != NULL && strncmp(state, "40", 2) == 0 &&
+		    b->ops[k]->tries++ < 3) {
+			hub_batch_retry(b, k);
+		} else {
+			hub_batch_refused(b->ops[k], state ? state : "XX000",
+			    db_value(j, 0, i, 5), db_value(j, 0, i, 6));
+			b->ops[k] = NULL;
+		}
+	}
+	/* The whole transaction failed, or an item had no answer. */
+	for (i = 0; i < b->n; i++) {
+		if (b->ops[i] == NULL)
+			continue;
+		hub_batch_refused(b->ops[i], j->failed ? j->sqlstate : "XX000",
+		    j->failed ? j->errmsg : "no answer for this message", NULL);
+	}
+	i = b->lane;
+	hub_batch_free(b);
 	db_job_free(j);
+	hub_batch_flush(i);
+}
+
+/* Sends the lane's oldest waiting batch, unless one is in flight. */
+static void
+hub_batch_flush(int lane)
+{
+	struct hub_lane		*l = &hub_lanes[lane];
+	struct hub_batch	*b;
+	struct db_job		*j;
+	int			 i;
+
+	if (l->busy || (b = l->head) == NULL)
+		return;
+	if ((l->head = b->next) == NULL)
+		l->tail = NULL;
+	sbuf_addc(&b->json, ']');
+	sbuf_addc(&b->json, '\0');
+	j = db_job_new();
+	db_add(j, Q_MESSAGE_POST_BATCH, 1, b->json.data);
+	if (db_submit(j, hub_batch_done, b)) {
+		l->busy = 1;
+		return;
+	}
+	db_job_free(j);
+	for (i = 0; i < b->n; i++)
+		hub_batch_refused(b->ops[i], "08000",
+		    "The server is busy or its database unavailable; try again shortly", NULL);
+	hub_batch_free(b);
+	hub_batch_flush(lane);
 }
 
 static void
 hub_in_send(struct hub_conn *hc, struct hub_in *in)
 {
-	struct db_job	*j;
-	struct hub_op	*op;
-	char		 conv[24], who[24], subject[24];
+	struct hub_batch	*b;
+	struct hub_op		*op;
 
 	if (in->w.conv <= 0 || !in->w.client_id_ok) {
 		hub_send_error(hc, in->w.client_id, "invalid",
@@ -459,15 +658,11 @@ hub_in_send(struct hub_conn *hc, struct hub_in *in)
 		    "You are sending messages too fast; wait a moment");
 		return;
 	}
-	(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->w.conv);
-	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
-	(void)snprintf(subject, sizeof(subject), "%lld", (long long)in->w.subject);
 	op = hub_op_new(hc, in->w.conv, in->w.client_id);
-	j = hub_job(hc, in->w.client_id);
-	db_add(j, Q_MESSAGE_POST, 6, conv, hc->kind == HUB_STAFF ? "staff" : "customer",
-	    who, in->w.client_id, in->w.text, in->w.subject > 0 ? subject : NULL);
-	db_add(j, Q_CONVERSATION_QUEUED, 1, conv);
-	hub_submit(hc, j, hub_send_done, op);
+	b = hub_batch_open(in->w.conv);
+	hub_batch_item(b, hc, in);
+	b->ops[b->n++] = op;
+	hub_batch_flush(b->lane);
 }
 
 /* Access is checked and the backlog read in one transaction. */

@@ -2,9 +2,12 @@
  * Routing decisions per second (make bench): R routers, each on its own
  * PostgreSQL session, do what the hub does (app/hub.c): a routing pass
  * (vb_acd_route() and vb_acd_positions() in one transaction under the
- * tenant), then every offer it made is accepted by the offered agent
- * (vb_acd_accept_msg() under that agent). It runs until all N waiting
- * contacts are assigned and prints, on stdout:
+ * tenant). Every offer it made is accepted by the offered agent
+ * (vb_acd_accept_msg() under that agent) on one of A accepting sessions, as
+ * the agents' consoles do in parallel through the server's database pools;
+ * an accept is a routing event, so a router passes again as soon as one has
+ * happened since its last pass. It runs until all N waiting contacts are
+ * assigned and prints, on stdout:
  *
  *   routing_decisions_per_second: <n> /s
  *   routing_passes: <n>
@@ -15,7 +18,7 @@
  *   routing_refused_accepts: <n>       (offers that were not the agent's)
  *   routing_double_assignments: <n>    (a contact accepted twice)
  *
- * Usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS
+ * Usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS [ACCEPTERS]
  * (the contacts are the conversations FIRST_CONV .. FIRST_CONV+CONTACTS-1).
  */
 #include <pthread.h>
@@ -37,6 +40,13 @@ static atomic_long	 accepted, refused, doubles, passes, errors;
 static atomic_long	 pass_us, accept_us;	/* time spent in each, all routers */
 static atomic_uchar	*taken;
 static pthread_barrier_t start;
+
+/* Offers made, waiting for their agent's accept: a ring under one lock. */
+static pthread_mutex_t	 lk = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 offered = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 answered = PTHREAD_COND_INITIALIZER;
+static long long	*ring_conv, *ring_user;
+static long		 ring_head, ring_tail, ring_size, events;
 
 static double
 now_s(void)
@@ -82,25 +92,54 @@ run(PGconn *pg, const char *q, int want, PGresult **out)
 	return (ok);
 }
 
-static void *
-router(void *arg)
+static PGconn *
+session(void)
 {
-	PGconn		*pg;
-	PGresult	*res;
-	char		 q[512];
-	long long	 conv, user;
-	double		 t;
-	int		 i, n, ok;
+	PGconn	*pg;
 
-	(void)arg;
 	pg = PQconnectdb(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		fprintf(stderr, "routeload: %s", PQerrorMessage(pg));
 		exit(1);
 	}
 	PQclear(PQexec(pg, "SET ROLE vb_app"));
+	return (pg);
+}
+
+static int
+done(void)
+{
+	return (atomic_load(&accepted) >= contacts);
+}
+
+static void *
+router(void *arg)
+{
+	PGconn		*pg;
+	PGresult	*res;
+	char		 q[512];
+	long		 seen = -1;
+	double		 t;
+	int		 i, n, ok;
+	struct timespec	 ts;
+
+	(void)arg;
+	pg = session();
 	pthread_barrier_wait(&start);
-	while (atomic_load(&accepted) < contacts) {
+	while (!done()) {
+		/* Pass only after a routing event (an accept) since the last. */
+		pthread_mutex_lock(&lk);
+		while (events == seen && !done()) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&answered, &lk, &ts);
+		}
+		seen = events;
+		pthread_mutex_unlock(&lk);
 		(void)snprintf(q, sizeof(q), "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), "
 		    "set_config('vb.user_id', '', true); "
 		    "SELECT conversation_id, user_id FROM vb_acd_route(); "
@@ -112,25 +151,68 @@ router(void *arg)
 			continue;	/* a deadlock or the like: try again */
 		atomic_fetch_add(&passes, 1);
 		n = PQntuples(res);
-		for (i = 0; i < n; i++) {
-			conv = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-			user = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-			(void)snprintf(q, sizeof(q), "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), "
-			    "set_config('vb.user_id', '%lld', true); SELECT vb_acd_accept_msg(%lld); COMMIT",
-			    tenant, user, conv);
-			t = now_s();
-			ok = run(pg, q, -1, NULL);
-			atomic_fetch_add(&accept_us, (long)((now_s() - t) * 1e6));
-			if (!ok) {
-				atomic_fetch_add(&refused, 1);
-				continue;
-			}
+		pthread_mutex_lock(&lk);
+		for (i = 0; i < n && ring_tail - ring_head < ring_size; i++) {
+			ring_conv[ring_tail % ring_size] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			ring_user[ring_tail % ring_size] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+			ring_tail++;
+		}
+		pthread_cond_broadcast(&offered);
+		pthread_mutex_unlock(&lk);
+		PQclear(res);
+	}
+	PQfinish(pg);
+	pthread_mutex_lock(&lk);
+	pthread_cond_broadcast(&offered);
+	pthread_mutex_unlock(&lk);
+	return (NULL);
+}
+
+/* An agent's console: takes the next offer and accepts it. */
+static void *
+accepter(void *arg)
+{
+	PGconn		*pg;
+	char		 q[512];
+	long long	 conv, user;
+	double		 t;
+	struct timespec	 ts;
+
+	(void)arg;
+	pg = session();
+	pthread_barrier_wait(&start);
+	for (;;) {
+		pthread_mutex_lock(&lk);
+		while (ring_head == ring_tail && !done()) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec++;
+			pthread_cond_timedwait(&offered, &lk, &ts);
+		}
+		if (ring_head == ring_tail) {
+			pthread_mutex_unlock(&lk);
+			break;
+		}
+		conv = ring_conv[ring_head % ring_size];
+		user = ring_user[ring_head % ring_size];
+		ring_head++;
+		pthread_mutex_unlock(&lk);
+		(void)snprintf(q, sizeof(q), "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), "
+		    "set_config('vb.user_id', '%lld', true); SELECT vb_acd_accept_msg(%lld); COMMIT",
+		    tenant, user, conv);
+		t = now_s();
+		if (!run(pg, q, -1, NULL)) {
+			atomic_fetch_add(&refused, 1);
+		} else {
 			if (conv < first_conv || conv >= first_conv + contacts ||
 			    atomic_exchange(&taken[conv - first_conv], 1) != 0)
 				atomic_fetch_add(&doubles, 1);
 			atomic_fetch_add(&accepted, 1);
 		}
-		PQclear(res);
+		atomic_fetch_add(&accept_us, (long)((now_s() - t) * 1e6));
+		pthread_mutex_lock(&lk);
+		events++;
+		pthread_cond_broadcast(&answered);
+		pthread_mutex_unlock(&lk);
 	}
 	PQfinish(pg);
 	return (NULL);
@@ -151,10 +233,10 @@ main(int argc, char **argv)
 {
 	pthread_t	*th, wd;
 	double		 t0, t1;
-	int		 i, routers;
+	int		 i, routers, accepters = 8;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS [ACCEPTERS]\n");
 		return (2);
 	}
 	conninfo = argv[1];
@@ -162,22 +244,31 @@ main(int argc, char **argv)
 	contacts = strtol(argv[3], NULL, 10);
 	first_conv = strtoll(argv[4], NULL, 10);
 	routers = atoi(argv[5]);
-	if (tenant <= 0 || contacts <= 0 || first_conv <= 0 || routers < 1 || routers > 16)
+	if (argc == 7)
+		accepters = atoi(argv[6]);
+	if (tenant <= 0 || contacts <= 0 || first_conv <= 0 || routers < 1 || routers > 16 ||
+	    accepters < 1 || accepters > 64)
 		return (2);
+	ring_size = contacts * 2;
 	taken = calloc((size_t)contacts, sizeof(*taken));
-	th = calloc((size_t)routers, sizeof(*th));
-	if (taken == NULL || th == NULL)
+	th = calloc((size_t)(routers + accepters), sizeof(*th));
+	ring_conv = calloc((size_t)ring_size, sizeof(*ring_conv));
+	ring_user = calloc((size_t)ring_size, sizeof(*ring_user));
+	if (taken == NULL || th == NULL || ring_conv == NULL || ring_user == NULL)
 		return (1);
-	pthread_barrier_init(&start, NULL, (unsigned)routers + 1);
+	pthread_barrier_init(&start, NULL, (unsigned)(routers + accepters) + 1);
 	for (i = 0; i < routers; i++)
 		pthread_create(&th[i], NULL, router, NULL);
+	for (i = 0; i < accepters; i++)
+		pthread_create(&th[routers + i], NULL, accepter, NULL);
 	pthread_create(&wd, NULL, watchdog, NULL);
 	pthread_barrier_wait(&start);
 	t0 = now_s();
-	for (i = 0; i < routers; i++)
+	for (i = 0; i < routers + accepters; i++)
 		pthread_join(th[i], NULL);
 	t1 = now_s();
 	printf("routing_decisions_per_second: %.0f /s\n", (double)atomic_load(&accepted) / (t1 - t0));
+	printf("routing_accepting_sessions: %d\n", accepters);
 	printf("routing_passes: %ld\n", atomic_load(&passes));
 	printf("routing_offers_per_second_in_passes: %.0f /s\n", atomic_load(&pass_us) ?
 	    (double)atomic_load(&accepted) / (atomic_load(&pass_us) / 1e6) : 0.0);

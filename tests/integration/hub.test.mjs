@@ -128,6 +128,44 @@ test("nobody reaches another customer's or another organisation's conversation",
 	sws.close();
 });
 
+// Sends arriving together are stored together (one transaction, one
+// subtransaction each): a refused one must not take its neighbours with it,
+// and each conversation keeps its order. Two organisations share batches.
+test('a burst from many customers of two organisations: each stored once, in order; foreign ids refused alone', async () => {
+	const a = await newOrg('A');
+	const b = await newOrg('B');
+	const sites = [await siteFor(a.admin), await siteFor(b.admin)];
+	const custs = [];
+	for (let i = 0; i < 16; i++) {
+		const s = (await widgetSession(sites[i % 2].site_key)).json;
+		custs.push({ s, ws: await connect(BASE, { token: s.token }) });
+	}
+	const foreign = custs[1].s.conversation_id;	// organisation B's
+	for (let k = 0; k < 5; k++) {
+		for (const [i, c] of custs.entries()) {
+			c.ws.sendJson({ type: 'send', conversation_id: c.s.conversation_id, client_id: `b${i}-${k}`, text: `burst ${i}.${k}` });
+			if (i === 0 && k === 2)
+				c.ws.sendJson({ type: 'send', conversation_id: foreign, client_id: 'steal', text: 'not mine' });
+		}
+	}
+	for (const [i, c] of custs.entries()) {
+		for (let k = 0; k < 5; k++) {
+			const ack = await c.ws.next((f) => f.type === 'ack' && f.client_id === `b${i}-${k}`);
+			assert.equal(ack.seq, k + 1, `customer ${i} message ${k} acked in order`);
+		}
+	}
+	assert.equal((await custs[0].ws.next((f) => f.type === 'error' && f.client_id === 'steal')).code, 'not_found');
+	const ids = custs.map((c) => c.s.conversation_id).join(',');
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id IN (${ids})`), String(16 * 5));
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE client_id = 'steal' AND conversation_id IN (${ids})`), '0');
+	const wrong = sql(`SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	    WHERE m.conversation_id IN (${ids}) AND (m.body NOT LIKE 'burst %.' || (m.seq - 1)::text
+	    OR m.tenant_id <> c.tenant_id)`);
+	assert.equal(wrong, '0', 'each conversation numbered in the order its customer sent');
+	for (const c of custs)
+		c.ws.close();
+});
+
 test('frames that are not our JSON, oversized text and floods get clear errors', async () => {
 	const { admin } = await newOrg();
 	const site = await siteFor(admin);

@@ -132,83 +132,87 @@ test('a worker killed mid-conversation loses and doubles nothing; both sides res
 		await ws.next((f) => f.type === 'hello');
 		return ws;
 	});
-	for (const s of [c, a]) {
-		const ws = await s.open();
-		s.attach(ws);
-		ws.sendJson({ type: 'subscribe', conversation_id: cust.conv, after_seq: 0 });
-		await ws.next((f) => f.type === 'subscribed');
-	}
-	cust.ws.close();
-	ada.ws.close();
-
-	const before = korePids();
-	assert.ok(before.kids.length >= 2, `Kore has its workers (${before.kids})`);
-	const victim = workerOf(c.ws);
-	assert.ok(victim && before.kids.includes(victim), 'the customer\'s worker is a child of this stack\'s Kore');
-	const agentWorker = workerOf(a.ws);
-
-	// Both sides talk; a third of the way in, the customer's worker dies.
-	let killed = false;
-	for (let i = 0; i < PER_SIDE; i++) {
-		c.send(`customer line ${i}`);
-		a.send(`agent line ${i}`);
-		if (i === Math.floor(PER_SIDE / 3)) {
-			fs.appendFileSync(path.join(VAR, 'killed-workers'), `${victim}\n`);
-			process.kill(victim, 'SIGKILL');
-			killed = true;
+	// However it ends, the sides stop reconnecting (else node never exits).
+	try {
+		for (const s of [c, a]) {
+			const ws = await s.open();
+			s.attach(ws);
+			ws.sendJson({ type: 'subscribe', conversation_id: cust.conv, after_seq: 0 });
+			await ws.next((f) => f.type === 'subscribed');
 		}
-		await sleep(GAP_MS);
-	}
-	assert.ok(killed);
+		cust.ws.close();
+		ada.ws.close();
 
-	// Everything sent is acknowledged in the end, reconnecting as needed.
-	const all = [...c.sent, ...a.sent].map((m) => m.client_id);
-	for (let t = 0; t < 150; t++) {
-		if (all.every((id) => c.acked.has(id) || a.acked.has(id)))
-			break;
-		await sleep(100);
-	}
-	for (const s of [c, a])
-		for (const m of s.sent)
-			assert.ok(s.acked.has(m.client_id), `${s.name}: ${m.client_id} acknowledged`);
-	assert.ok(c.reconnects >= 1, 'the customer lost its connection and came back');
-	if (agentWorker === victim)
-		assert.ok(a.reconnects >= 1, 'the agent shared the worker and came back too');
+		const before = korePids();
+		assert.ok(before.kids.length >= 2, `Kore has its workers (${before.kids})`);
+		const victim = workerOf(c.ws);
+		assert.ok(victim && before.kids.includes(victim), 'the customer\'s worker is a child of this stack\'s Kore');
+		const agentWorker = workerOf(a.ws);
 
-	// Kore respawned the worker: as many children as before, the victim gone.
-	let after;
-	for (let t = 0; t < 50; t++) {
-		after = korePids();
-		if (after.parent === before.parent && after.kids.length === before.kids.length &&
-		    !after.kids.includes(victim))
-			break;
-		await sleep(100);
-	}
-	assert.equal(after.parent, before.parent, 'the same Kore parent');
-	assert.ok(!after.kids.includes(victim), 'the killed worker is gone');
-	assert.equal(after.kids.length, before.kids.length, 'Kore respawned the worker');
+		// Both sides talk; a third of the way in, the customer's worker dies.
+		let killed = false;
+		for (let i = 0; i < PER_SIDE; i++) {
+			c.send(`customer line ${i}`);
+			a.send(`agent line ${i}`);
+			if (i === Math.floor(PER_SIDE / 3)) {
+				fs.appendFileSync(path.join(VAR, 'killed-workers'), `${victim}\n`);
+				process.kill(victim, 'SIGKILL');
+				killed = true;
+			}
+			await sleep(GAP_MS);
+		}
+		assert.ok(killed);
 
-	// The truth in PostgreSQL.
-	const rows = sql(`SELECT seq || '|' || client_id || '|' || sender_kind || '|' || body FROM messages
-	    WHERE conversation_id = ${cust.conv} ORDER BY seq`).split('\n').filter(Boolean)
-	    .map((l) => { const [seq, client_id, kind, ...t] = l.split('|'); return { seq: Number(seq), client_id, kind, text: t.join('|') }; });
-	rows.forEach((r, i) => assert.equal(r.seq, i + 1, 'seq has no gaps'));
-	const ids = rows.map((r) => r.client_id);
-	assert.equal(new Set(ids).size, ids.length, 'no client_id stored twice');
-	for (const m of [...c.sent, ...a.sent])
-		assert.equal(ids.filter((id) => id === m.client_id).length, 1, `${m.client_id} stored once`);
-	assert.equal(rows.filter((r) => r.kind === 'customer' && r.client_id.startsWith('cust')).length, PER_SIDE);
-	assert.equal(rows.filter((r) => r.kind === 'staff').length, PER_SIDE);
+		// Everything sent is acknowledged in the end, reconnecting as needed.
+		const all = [...c.sent, ...a.sent].map((m) => m.client_id);
+		for (let t = 0; t < 150; t++) {
+			if (all.every((id) => c.acked.has(id) || a.acked.has(id)))
+				break;
+			await sleep(100);
+		}
+		for (const s of [c, a])
+			for (const m of s.sent)
+				assert.ok(s.acked.has(m.client_id), `${s.name}: ${m.client_id} acknowledged`);
+		assert.ok(c.reconnects >= 1, 'the customer lost its connection and came back');
+		if (agentWorker === victim)
+			assert.ok(a.reconnects >= 1, 'the agent shared the worker and came back too');
 
-	// Both sides saw every stored message once the dust settled, as stored.
-	for (let t = 0; t < 50 && ![c, a].every((s) => s.seen.size === rows.length); t++)
-		await sleep(100);
-	for (const s of [c, a]) {
-		const seen = [...s.seen.values()].sort((x, y) => x.seq - y.seq)
-		    .map((f) => ({ seq: f.seq, client_id: f.client_id, kind: f.sender.kind, text: f.text }));
-		assert.deepEqual(seen, rows, `${s.name} saw the transcript as stored`);
+		// Kore respawned the worker: as many children as before, the victim gone.
+		let after;
+		for (let t = 0; t < 50; t++) {
+			after = korePids();
+			if (after.parent === before.parent && after.kids.length === before.kids.length &&
+			    !after.kids.includes(victim))
+				break;
+			await sleep(100);
+		}
+		assert.equal(after.parent, before.parent, 'the same Kore parent');
+		assert.ok(!after.kids.includes(victim), 'the killed worker is gone');
+		assert.equal(after.kids.length, before.kids.length, 'Kore respawned the worker');
+
+		// The truth in PostgreSQL.
+		const rows = sql(`SELECT seq || '|' || client_id || '|' || sender_kind || '|' || body FROM messages
+		    WHERE conversation_id = ${cust.conv} ORDER BY seq`).split('\n').filter(Boolean)
+		    .map((l) => { const [seq, client_id, kind, ...t] = l.split('|'); return { seq: Number(seq), client_id, kind, text: t.join('|') }; });
+		rows.forEach((r, i) => assert.equal(r.seq, i + 1, 'seq has no gaps'));
+		const ids = rows.map((r) => r.client_id);
+		assert.equal(new Set(ids).size, ids.length, 'no client_id stored twice');
+		for (const m of [...c.sent, ...a.sent])
+			assert.equal(ids.filter((id) => id === m.client_id).length, 1, `${m.client_id} stored once`);
+		assert.equal(rows.filter((r) => r.kind === 'customer' && r.client_id.startsWith('cust')).length, PER_SIDE);
+		assert.equal(rows.filter((r) => r.kind === 'staff').length, PER_SIDE);
+
+		// Both sides saw every stored message once the dust settled, as stored.
+		for (let t = 0; t < 150 && ![c, a].every((s) => s.seen.size === rows.length); t++)
+			await sleep(100);
+		for (const s of [c, a]) {
+			const seen = [...s.seen.values()].sort((x, y) => x.seq - y.seq)
+			    .map((f) => ({ seq: f.seq, client_id: f.client_id, kind: f.sender.kind, text: f.text }));
+			assert.deepEqual(seen, rows, `${s.name} saw the transcript as stored`);
+		}
+	} finally {
+		c.closed = a.closed = true;
+		c.ws?.close();
+		a.ws?.close();
 	}
-	c.closed = a.closed = true;
-	c.ws?.close();
-	a.ws?.close();
 });

@@ -1,1 +1,0 @@
-SELECT routing = 'queued' FROM conversations WHERE id = $1::bigint
