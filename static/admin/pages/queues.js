@@ -262,7 +262,7 @@ export async function render(root, ctx) {
 		hoursSet.body.append(enabled.el, hoursBody);
 
 		// Recording policy (S5): saved with its own call, audited as queue.recording.
-		const recording = recordingFields('queue-recording', recordingValue);
+		const recording = recordingFields('queue-recording', recordingValue, { inherit: true });
 		const recordingSet = fieldset(t('recording.title'));
 		recordingSet.body.append(recording.policy.el, recording.notice.el);
 
