@@ -960,7 +960,7 @@ export default {
 	'recordings.download': 'Download',
 	'recordings.audited': 'Playing and downloading are recorded in the audit log.',
 	'recording.title': 'Call recording',
-	'recording.policy': 'Recording',
+	'recording.policy': 'When to record',
 	'recording.policy.always': 'Always record calls',
 	'recording.policy.on_demand': 'Record when the agent starts it',
 	'recording.policy.never': 'Never record calls',

@@ -264,7 +264,7 @@ export async function render(root, ctx) {
 		// Recording policy (S5): saved with its own call, audited as queue.recording.
 		const recording = recordingFields('queue-recording', recordingValue, { inherit: true });
 		const recordingSet = fieldset(t('recording.title'));
-		recordingSet.body.append(recording.policy.el, recording.notice.el);
+		recordingSet.body.append(h('div', { class: 'form-stack' }, recording.policy.el, recording.notice.el));
 
 		const fields = {
 			name, strategy, priority, capacity, offer_timeout_s: offer, wrapup_s: wrapup,
