@@ -138,6 +138,27 @@ calls_turn(struct vbreq *r)
 	return (VB_DONE);
 }
 
+/* The widget token of "Authorization: Bearer"; 0 when refused (answered). */
+static int
+calls_widget_token(struct vbreq *r, char *hash)
+{
+	const char	*h;
+	char		 token[64];
+
+	if (!http_request_header(r->req, "authorization", &h) ||
+	    strncasecmp(h, "Bearer ", 7) != 0 || strlen(h + 7) >= sizeof(token)) {
+		vb_error(r, 401, "unauthenticated", "A widget token is required");
+		return (0);
+	}
+	kore_strlcpy(token, h + 7, sizeof(token));
+	if (!util_token_valid(token, 60)) {
+		vb_error(r, 401, "unauthenticated", "The widget token is not valid");
+		return (0);
+	}
+	util_sha256_hex(token, strlen(token), hash);
+	return (1);
+}
+
 /*
  * GET /api/widget/turn with "Authorization: Bearer <widget token>": the
  * session is looked up (401 when unknown or expired), then whether its
@@ -146,23 +167,13 @@ calls_turn(struct vbreq *r)
 int
 calls_widget_turn(struct vbreq *r)
 {
-	const char	*h;
-	char		 token[64], hash[65], id[64];
+	char		 hash[65], id[64];
 	struct db_job	*j;
 
 	switch (r->step) {
 	case 0:
-		if (!http_request_header(r->req, "authorization", &h) ||
-		    strncasecmp(h, "Bearer ", 7) != 0 || strlen(h + 7) >= sizeof(token)) {
-			vb_error(r, 401, "unauthenticated", "A widget token is required");
+		if (!calls_widget_token(r, hash))
 			return (VB_DONE);
-		}
-		kore_strlcpy(token, h + 7, sizeof(token));
-		if (!util_token_valid(token, 60)) {
-			vb_error(r, 401, "unauthenticated", "The widget token is not valid");
-			return (VB_DONE);
-		}
-		util_sha256_hex(token, strlen(token), hash);
 		j = vb_job(r);
 		db_add(j, Q_WIDGET_SESSION_GET, 1, hash);
 		db_add(j, Q_WIDGET_CALL_CUSTOMER, 1, hash);
@@ -185,6 +196,57 @@ calls_widget_turn(struct vbreq *r)
 		return (VB_DONE);
 	}
 	fatal("calls_widget_turn: step %d", r->step);
+}
+
+/*
+ * GET /api/widget/recording-policy?conversation_id=N (Bearer widget token):
+ * {recording:{policy, notice}} of the customer's own conversation, so the
+ * panel can say that a call is recorded. 401 token, 404 not theirs.
+ */
+int
+calls_widget_recording(struct vbreq *r)
+{
+	char		 hash[65], conv[24];
+	const char	*v;
+	struct db_job	*j;
+	struct sbuf	 b;
+	int		 rc;
+
+	switch (r->step) {
+	case 0:
+		if (!calls_widget_token(r, hash))
+			return (VB_DONE);
+		rc = route_query(r, "conversation_id", conv, sizeof(conv));
+		if (rc != 1 || strspn(conv, "0123456789") != strlen(conv) || strlen(conv) > 18 ||
+		    conv[0] == '0') {
+			vb_error_field(r, 422, "invalid", "conversation_id is missing or not valid",
+			    "conversation_id");
+			return (VB_DONE);
+		}
+		j = vb_job(r);
+		db_add(j, Q_WIDGET_SESSION_GET, 1, hash);
+		db_add(j, Q_WIDGET_RECORDING_POLICY, 2, hash, conv);
+		return (vb_db_submit(r, j, 1));
+	case 1:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		if (db_rows(r->job, 0) != 1) {
+			vb_error(r, 401, "unauthenticated", "The widget token is unknown or expired");
+			return (VB_DONE);
+		}
+		if ((v = db_value(r->job, 1, 0, 0)) == NULL) {
+			vb_error(r, 404, "not_found", "No such conversation");
+			return (VB_DONE);
+		}
+		sbuf_init(&b);
+		sbuf_adds(&b, "{\"recording\":");
+		sbuf_adds(&b, v);
+		sbuf_addc(&b, '}');
+		vb_json(r, 200, b.data, b.len);
+		sbuf_free(&b);
+		return (VB_DONE);
+	}
+	fatal("calls_widget_recording: step %d", r->step);
 }
 
 /* Recordings ------------------------------------------------------------------ */

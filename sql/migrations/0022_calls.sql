@@ -398,3 +398,25 @@ BEGIN
 	END IF;
 	RETURN org;
 END $$;
+
+-- The effective policy for the people in a conversation: staff who may see
+-- it in the console, and its customer (widget token). NULL: not theirs.
+CREATE FUNCTION vb_console_recording_policy(p_conv bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE c conversations;
+BEGIN
+	SELECT * INTO c FROM conversations WHERE id = p_conv;
+	IF NOT FOUND OR NOT vb_console_can_see(c) THEN RETURN NULL; END IF;
+	RETURN vb_recording_policy(p_conv);
+END $$;
+
+CREATE FUNCTION vb_widget_recording_policy(p_hash bytea, p_conv bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+DECLARE w widget_sessions;
+BEGIN
+	SELECT * INTO w FROM widget_sessions WHERE token_hash = p_hash AND expires_at > now();
+	IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = p_conv
+	    AND c.tenant_id = w.tenant_id AND c.customer_id = w.customer_id) THEN
+		RETURN NULL;
+	END IF;
+	RETURN vb_recording_policy(p_conv) - 'source';
+END $$;

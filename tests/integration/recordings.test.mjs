@@ -147,8 +147,9 @@ test('site recording policy: default, validation, audit, permission, tenancy', a
 	assert.equal((await admin.put(`/api/sites/${s.id}/recording`, { policy: 'never' }, { csrf: false })).status, 403);
 });
 
-test('queue recording policy overrides the site; null inherits', async () => {
-	const { admin, site: s, queue: q, conv, tenant } = await world('Queue');
+test('queue recording policy overrides the site; null inherits; who reads it', async () => {
+	const w = await world('Queue');
+	const { admin, site: s, queue: q, conv, tenant } = w;
 	const eff = () => JSON.parse(sql(`SELECT vb_recording_policy(${conv})`));
 	assert.deepEqual(eff(), { policy: 'never', source: 'default', notice: null });
 	await admin.put(`/api/sites/${s.id}/recording`, { policy: 'on_demand', notice: 'Site notice' });
@@ -172,7 +173,29 @@ test('queue recording policy overrides the site; null inherits', async () => {
 	assert.deepEqual(eff(), { policy: 'on_demand', source: 'site', notice: 'Site notice' });
 	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${tenant} AND action = 'queue.recording'`), '3');
 
+	// What the people in the conversation read: its agent in the console, its customer in the panel.
+	const { agent: inConv, cust } = w;
+	const con = await inConv.get(`/api/console/conversations/${conv}/recording-policy`);
+	assert.equal(con.status, 200, con.text);
+	assert.deepEqual(con.json.recording, { policy: 'on_demand', source: 'site', notice: 'Site notice' });
+	const wp = (c, q) => fetch(`${process.env.VB_TEST_URL}/api/widget/recording-policy${q}`,
+	    { headers: c ? { authorization: 'Bearer ' + c } : {} });
+	const mine = await wp(cust.token, `?conversation_id=${conv}`);
+	assert.equal(mine.status, 200);
+	assert.deepEqual((await mine.json()).recording, { policy: 'on_demand', notice: 'Site notice' });
+	const stranger = await widget(w.site.site_key);
+	assert.equal((await wp(stranger.token, `?conversation_id=${conv}`)).status, 404);
+	assert.equal((await wp(cust.token, '?conversation_id=999999999')).status, 404);
+	assert.equal((await wp(cust.token, '?conversation_id=abc')).status, 422);
+	assert.equal((await wp(cust.token, '')).status, 422);
+	assert.equal((await wp(null, `?conversation_id=${conv}`)).status, 401);
+	assert.equal((await wp('a'.repeat(43), `?conversation_id=${conv}`)).status, 401);
+
 	const agent = await staffUser(admin, 'agent', 'Other Agent');
+	assert.equal((await agent.get(`/api/console/conversations/${conv}/recording-policy`)).status, 404,
+	    'an agent who may not see the conversation');
+	const otherOrg = await newOrg('OtherCon');
+	assert.equal((await otherOrg.admin.get(`/api/console/conversations/${conv}/recording-policy`)).status, 404);
 	assert.equal((await agent.put(`/api/queues/${q.id}/recording`, { policy: 'never' })).status, 403);
 	const other = await newOrg('Other');
 	assert.equal((await other.admin.put(`/api/queues/${q.id}/recording`, { policy: 'never' })).status, 404);
