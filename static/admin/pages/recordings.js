@@ -166,7 +166,7 @@ export async function render(root, ctx) {
 	}
 
 	function row(r) {
-		const playBtn = button(t('recordings.play'), { size: 'sm', kind: 'ghost',
+		const playBtn = button(t('recordings.play'), { size: 'sm', kind: 'ghost', iconName: 'play',
 		    srSuffix: t('recordings.rowLabel', { customer: r.customer.name, date: fmtDateTime(r.started_at) }),
 		    attrs: { 'data-action': 'play' } });
 		playBtn.addEventListener('click', () => play(r, playBtn));
@@ -186,8 +186,9 @@ export async function render(root, ctx) {
 	}
 
 	function drawSummary() {
-		summary.textContent = shown ? t('recordings.shown', { n: fmtNumber(shown) }) : '';
+		summary.textContent = shown ? t('recordings.shown', { count: shown, n: fmtNumber(shown) }) : '';
 		more.hidden = !cursor;
+		footer.hidden = !cursor;
 	}
 
 	async function fetchPage(next) {
@@ -227,7 +228,7 @@ export async function render(root, ctx) {
 		if (!shown) {
 			const filtered = customer.value.trim() || agent.value || queue.value || from.value || to.value;
 			body.append(emptyState({ title: filtered ? t('recordings.noMatch') : t('recordings.empty'),
-			    text: filtered ? t('recordings.noMatchText') : t('recordings.emptyText'), iconName: 'audit' }));
+			    text: filtered ? t('recordings.noMatchText') : t('recordings.emptyText'), iconName: 'mic' }));
 		} else {
 			body.append(h('div', { class: 'table-wrap', tabIndex: 0, role: 'region',
 			    'aria-label': t('recordings.caption') }, table), footer);
