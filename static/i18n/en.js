@@ -959,6 +959,7 @@ export default {
 	'recordings.participant': 'Recorded',
 	'recordings.closePlayer': 'Close player',
 	'recordings.download': 'Download',
+	'recordings.notPlayable': 'Browsers cannot play this format (VP8 in IVF). Download it and open it in a media player such as VLC.',
 	'recordings.audited': 'Playing and downloading are recorded in the audit log.',
 	'recording.title': 'Call recording',
 	'recording.policy': 'When to record',

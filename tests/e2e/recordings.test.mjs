@@ -14,7 +14,7 @@ import { sql, newOrg, roleId, setPassword, unique } from '../lib/vb.mjs';
 import { launch, newPage, goto, login, axeCheck, screenshot, TIMEOUT } from './lib.mjs';
 
 const VAR = process.env.VB_VAR;
-let browser, org, sup, rec, tone, site, queue;
+let browser, org, sup, rec, tone, site, queue, agentId, convs = [];
 
 function opusFile(seconds) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vbrec-'));
@@ -52,6 +52,7 @@ before(async () => {
 		sql(`UPDATE customers SET display_name = '${name}', email = '${mail}' WHERE id = ${cust}`);
 		sql(`UPDATE conversations SET queue_id = ${queue.id} WHERE id = ${conv}`);
 		sql(`INSERT INTO conversation_staff (tenant_id, conversation_id, user_id, role) VALUES (${org.tenant}, ${conv}, ${agent.json.user.id}, 'agent')`);
+		convs.push(conv);
 		const data = opusFile(secs);
 		const rel = `${org.tenant}/${conv}/${unique('mix')}.ogg`;
 		fs.mkdirSync(path.join(VAR, 'recordings', path.dirname(rel)), { recursive: true });
@@ -62,6 +63,7 @@ before(async () => {
 		    ${secs * 1000}, ${data.length}, '${sha}') FROM s`)) });
 	}
 	[rec] = made;
+	agentId = agent.json.user.id;
 	tone = rec.data;
 	browser = await launch();
 });
@@ -164,6 +166,63 @@ test('administrator sets the recording policy of a site and a queue', async () =
 	await page.locator('#queue-save').click();
 	await page.locator('dialog[open]').waitFor({ state: 'detached' });
 	assert.equal(sql(`SELECT recording_policy FROM queues WHERE id = ${queue.id}`), 'never');
+	assert.deepEqual(page.errors, []);
+	await context.close();
+});
+
+test('a video recording plays in a video element', async () => {
+	const { context, page } = await newPage(browser);
+	await login(page, sup.email, sup.password);
+	await goto(page, '/console/recordings');
+	// A VP8 WebM made by the browser itself from an animated canvas.
+	const b64 = await page.evaluate(async () => {
+		const c = document.createElement('canvas');
+		c.width = 320;
+		c.height = 240;
+		const g = c.getContext('2d');
+		let n = 0;
+		const timer = setInterval(() => {
+			g.fillStyle = `hsl(${(n++ * 10) % 360} 80% 50%)`;
+			g.fillRect(0, 0, 320, 240);
+		}, 40);
+		const rec = new MediaRecorder(c.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
+		const parts = [];
+		rec.ondataavailable = (e) => parts.push(e.data);
+		rec.start();
+		await new Promise((r) => setTimeout(r, 2500));
+		await new Promise((r) => { rec.onstop = r; rec.stop(); });
+		clearInterval(timer);
+		const buf = new Uint8Array(await new Blob(parts).arrayBuffer());
+		let s = '';
+		for (const x of buf)
+			s += String.fromCharCode(x);
+		return btoa(s);
+	});
+	const data = Buffer.from(b64, 'base64');
+	assert.ok(data.length > 1000);
+	const conv = convs[1];
+	const rel = `${org.tenant}/${conv}/${unique('video')}.webm`;
+	fs.writeFileSync(path.join(VAR, 'recordings', rel), data);
+	const sha = crypto.createHash('sha256').update(data).digest('hex');
+	const video = JSON.parse(sql(`WITH s AS (SELECT set_config('vb.tenant_id', '${org.tenant}', true))
+	    SELECT vb_recording_add(${conv}, ${agentId}, NULL, 'video', '${rel}', 'video/webm', now(),
+	    2500, ${data.length}, '${sha}') FROM s`));
+
+	await page.locator('#rec-customer').fill('john');
+	await page.locator('#rec-search').click();
+	const row = page.locator(`#recordings-table tr[data-recording-id="${video.id}"]`);
+	await row.waitFor();
+	assert.match(await row.textContent(), /Video · Alex Agent/);
+	await row.locator('[data-action=play]').click();
+	const el = page.locator('video#recording-media');
+	await el.waitFor();
+	await el.evaluate((v) => { v.muted = true; return v.play(); });
+	await page.waitForFunction(() => {
+		const v = document.getElementById('recording-media');
+		return v.videoWidth === 320 && v.currentTime > 0.5;
+	}, null, { timeout: TIMEOUT });
+	await axeCheck(page, 'recordings with the video player');
+	await screenshot(page, 'recordings-video-1280');
 	assert.deepEqual(page.errors, []);
 	await context.close();
 });

@@ -22,7 +22,7 @@ function dayStart(value, plusDays = 0) {
 }
 
 export function fmtDuration(ms) {
-	const s = Math.max(0, Math.round((ms || 0) / 1000));
+	const s = Math.max(0, Math.floor((ms || 0) / 1000));
 	const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
 	const two = (n) => String(n).padStart(2, '0');
 	return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
@@ -129,14 +129,18 @@ export async function render(root, ctx) {
 
 	function play(r, opener) {
 		const isVideo = r.mime_type.startsWith('video/');
-		const media = h(isVideo ? 'video' : 'audio', { controls: true, preload: 'metadata',
+		// Raw VP8 in IVF (a relay option) has no browser player: download only.
+		const playable = r.mime_type !== 'video/x-ivf';
+		const media = !playable ? h('p', { class: 'muted', id: 'recording-media' }, t('recordings.notPlayable')) :
+		    h(isVideo ? 'video' : 'audio', { controls: true, preload: 'metadata',
 		    id: 'recording-media', class: isVideo ? 'recording-player__video' : 'recording-player__audio',
 		    src: idPath('/api/recordings', r.id, '/media'),
 		    'aria-label': t('recordings.playerLabel', { customer: r.customer.name,
 			date: fmtDateTime(r.started_at) }) });
 		const close = button(t('recordings.closePlayer'), { kind: 'ghost', size: 'sm',
 		    id: 'recording-close', onClick: () => {
-			    media.pause();
+			    if (playable)
+				    media.pause();
 			    player.hidden = true;
 			    clear(player);
 			    if (opener && opener.isConnected)
@@ -162,7 +166,7 @@ export async function render(root, ctx) {
 		    h('p', { class: 'muted' }, t('recordings.audited')));
 		player.hidden = false;
 		player.scrollIntoView({ block: 'nearest' });
-		media.focus();
+		(playable ? media : close).focus();
 	}
 
 	function row(r) {
