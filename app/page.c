@@ -35,6 +35,7 @@ static const struct page_def pages[] = {
 	{ "/supervisor", "supervisor", "page.html", "Supervisor" },
 	{ "/admin/queues", "queues", "page.html", "Queues" },
 	{ "/admin/contact-settings", "contact-settings", "page.html", "Contact settings" },
+	{ "/console/recordings", "recordings", "page.html", "Recordings" },
 };
 
 /* Where "/" sends a signed-in user: the first page they may see. */

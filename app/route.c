@@ -244,6 +244,34 @@ static struct vb_route routes[] = {
 	{ "POST", "/api/widget/read", RT_PUBLIC | RT_NOCSRF, NULL, offline_read },
 	{ "POST", "/api/console/followups/:id/reply", 0, "console.agent", SQL, Q_FOLLOWUP_REPLY,
 	    200, NULL, { PATH_ID } },
+	/*
+	 * Calls (issue 4; app/calls.c, 0022_calls.sql): TURN credentials for
+	 * staff and for widget customers with an open conversation, the
+	 * recording policy of sites and queues (S5), and the recordings archive
+	 * for supervisors: search, play with byte ranges, download (audited).
+	 */
+	{ "GET", "/api/turn", 0, "console.agent", calls_turn },
+	{ "GET", "/api/widget/turn", RT_PUBLIC | RT_NOCSRF, NULL, calls_widget_turn },
+	{ "GET", "/api/sites/:id/recording", 0, "sites.read", SQL, Q_SITE_RECORDING_GET, 200,
+	    "recording", { PATH_ID } },
+	{ "PUT", "/api/sites/:id/recording", 0, "sites.write", SQL, Q_SITE_RECORDING_SAVE, 200,
+	    "recording", { PATH_ID, B("body", P_BODY, 0, 4096) } },
+	{ "GET", "/api/queues/:id/recording", 0, "queues.read", SQL, Q_QUEUE_RECORDING_GET, 200,
+	    "recording", { PATH_ID } },
+	{ "PUT", "/api/queues/:id/recording", 0, "queues.write", SQL, Q_QUEUE_RECORDING_SAVE, 200,
+	    "recording", { PATH_ID, B("body", P_BODY, 0, 4096) } },
+	{ "GET", "/api/console/conversations/:id/recording-policy", 0, "console.agent", SQL,
+	    Q_CONSOLE_RECORDING_POLICY, 200, "recording", { PATH_ID } },
+	{ "GET", "/api/widget/recording-policy", RT_PUBLIC | RT_NOCSRF, NULL, calls_widget_recording },
+	{ "GET", "/console/recordings", RT_PAGE, "recordings.read", page_serve },
+	{ "GET", "/api/recordings", 0, "recordings.read", SQL, Q_RECORDINGS_SEARCH, 200, NULL,
+	    { Q("customer", P_OSTR, 0, 100), Q("agent_id", P_OID, 0, 0),
+	      Q("queue_id", P_OID, 0, 0), Q("from", P_TIME, 0, 0), Q("to", P_TIME, 0, 0),
+	      Q("cursor", P_OSTR, 0, 100), Q("limit", P_INT, 1, 100) } },
+	{ "GET", "/api/recordings/filters", 0, "recordings.read", SQL, Q_RECORDINGS_FILTERS, 200,
+	    NULL, { } },
+	{ "GET", "/api/recordings/:id/media", 0, "recordings.read", calls_recording_media },
+	{ "GET", "/api/recordings/:id/download", 0, "recordings.read", calls_recording_download },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

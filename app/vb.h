@@ -313,4 +313,11 @@ int	offline_status(struct vbreq *);
 int	offline_post(struct vbreq *);
 int	offline_read(struct vbreq *);
 
+/* calls.c: TURN credentials and recording playback (issue 4, S5) */
+int	calls_turn(struct vbreq *);
+int	calls_widget_turn(struct vbreq *);
+int	calls_widget_recording(struct vbreq *);
+int	calls_recording_media(struct vbreq *);
+int	calls_recording_download(struct vbreq *);
+
 #endif

@@ -15,6 +15,7 @@ const NAV = [
 	{ section: 'nav.section.contact', items: [
 		{ page: 'console', href: '/console', perm: 'console.agent', icon: 'inbox' },
 		{ page: 'supervisor', href: '/supervisor', perm: 'console.supervisor', icon: 'users' },
+		{ page: 'recordings', href: '/console/recordings', perm: 'recordings.read', icon: 'mic' },
 	] },
 	{ section: 'nav.section.admin', items: [
 		{ page: 'users', href: '/admin/users', perm: 'users.read', icon: 'users' },

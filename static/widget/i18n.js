@@ -136,6 +136,10 @@ const en = {
 	'file.error.rate_limited': 'You are sending many files. Please wait a minute.',
 	'file.error.network': '{name} could not be sent. Check your connection and try again.',
 	'file.error.generic': '{name} could not be sent. Please try again.',
+
+	// Calls (issue 4): the standard notice while a call is recorded, when
+	// the site or queue sets none (GET /api/widget/recording-policy).
+	'call.recordingNotice': 'This call is being recorded.',
 };
 
 const TABLES = { en };

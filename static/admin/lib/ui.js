@@ -124,6 +124,10 @@ const ICONS = {
 	filter: [['path', 'M22 3H2l8 9.46V19l4 2v-8.54L22 3z']],
 	inbox: [['path', 'M22 12h-6l-2 3h-4l-2-3H2'],
 	    ['path', 'M5.45 5.11L2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6l-3.45-6.89A2 2 0 0 0 16.76 4H7.24a2 2 0 0 0-1.79 1.11z']],
+	// Calls (issue 4): a microphone for recordings, a play triangle.
+	mic: [['path', 'M12 1a3 3 0 0 0-3 3v8a3 3 0 0 0 6 0V4a3 3 0 0 0-3-3z'],
+	    ['path', 'M19 10v2a7 7 0 0 1-14 0v-2M12 19v4M8 23h8']],
+	play: [['path', 'M5 3l14 9-14 9V3z']],
 };
 
 const SVGNS = 'http://www.w3.org/2000/svg';

@@ -9,9 +9,10 @@ import { t, fmtNumber } from '../lib/i18n.js';
 import { api, idPath, errorMessage } from '../lib/api.js';
 import {
 	h, clear, button, field, fieldset, checkbox, openDialog, confirmDialog, pageHeader,
-	emptyState, loading, errorBlock, toast, sortBy, badge, uid, iconTextButton,
+	emptyState, loading, errorBlock, toast, toastError, sortBy, badge, uid, iconTextButton,
 } from '../lib/ui.js';
 import { refs } from '../lib/refs.js';
+import { recordingFields } from './site_recording.js';
 
 const STRATEGIES = ['round_robin', 'longest_idle', 'least_occupied'];
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
@@ -120,7 +121,18 @@ export async function render(root, ctx) {
 
 	async function edit(q) {
 		const skills = await refs.skills();
-		queueDialog(q, skills);
+		let recording = { policy: null, notice: null };
+		if (q) {
+			try {
+				recording = (await api.get(idPath('/api/queues', q.id, '/recording'))).recording;
+			} catch (err) {
+				if (err && err.redirecting)
+					return;
+				toastError(err);
+				return;
+			}
+		}
+		queueDialog(q, skills, recording);
 	}
 
 	// One opening interval: two time inputs and a remove button.
@@ -149,7 +161,7 @@ export async function render(root, ctx) {
 		return row;
 	}
 
-	function queueDialog(q, skills) {
+	function queueDialog(q, skills, recordingValue) {
 		const editing = Boolean(q);
 		const v = q || { strategy: 'longest_idle', priority: 0, capacity: 3, offer_timeout_s: 20,
 		    wrapup_s: 30, preferred_s: 30, skills: [],
@@ -249,6 +261,11 @@ export async function render(root, ctx) {
 		syncHours();
 		hoursSet.body.append(enabled.el, hoursBody);
 
+		// Recording policy (S5): saved with its own call, audited as queue.recording.
+		const recording = recordingFields('queue-recording', recordingValue, { inherit: true });
+		const recordingSet = fieldset(t('recording.title'));
+		recordingSet.body.append(h('div', { class: 'form-stack' }, recording.policy.el, recording.notice.el));
+
 		const fields = {
 			name, strategy, priority, capacity, offer_timeout_s: offer, wrapup_s: wrapup,
 			preferred_s: preferred, skills: skillSet, level: skillSet, overflow_queue_id: overflow,
@@ -287,7 +304,8 @@ export async function render(root, ctx) {
 
 		openDialog({
 			title: editing ? t('queues.editTitle', { name: q.name }) : t('queues.createTitle'),
-			content: h('div', { class: 'form-stack' }, general.el, skillSet.el, overSet.el, hoursSet.el),
+			content: h('div', { class: 'form-stack' }, general.el, skillSet.el, overSet.el, hoursSet.el,
+			    recordingSet.el),
 			submitLabel: editing ? t('action.saveChanges') : t('queues.createSubmit'),
 			submitId: 'queue-save',
 			size: 'lg',
@@ -300,15 +318,25 @@ export async function render(root, ctx) {
 					name.input.focus();
 					return false;
 				}
+				if (!recording.check())
+					return false;
 				try {
+					// An existing queue's recording settings first: their errors
+					// show in the form before anything else is saved.
+					if (editing)
+						await api.put(idPath('/api/queues', q.id, '/recording'), recording.value());
 					const res = editing ? await api.put(idPath('/api/queues', q.id), body) :
 					    await api.post('/api/queues', body);
+					if (!editing && res.queue)
+						await api.put(idPath('/api/queues', res.queue.id, '/recording'), recording.value());
 					toast(editing ? t('queues.saved', { name: body.name }) :
 					    t('queues.created', { name: body.name }));
 					ctl.returnFocus = () => null;
 					ctl.afterClose = () => load(res.queue ? res.queue.id : null);
 					return true;
 				} catch (err) {
+					if (err && err.field && err.field in recording.fields && recording.showError(err))
+						return false;
 					const f = err && err.field ? fields[err.field] : null;
 					if (f) {
 						f.setError(errorMessage(err));

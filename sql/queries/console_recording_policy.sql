@@ -1,0 +1,1 @@
+SELECT vb_console_recording_policy($1::bigint)

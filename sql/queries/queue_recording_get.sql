@@ -1,0 +1,1 @@
+SELECT vb_queue_recording_get($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_recording_open($1::bigint, $2)

@@ -1,0 +1,1 @@
+SELECT vb_recordings_filters()
