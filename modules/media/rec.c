@@ -26,6 +26,7 @@ struct rec_opus {
 	uint32_t	next_ts;	/* RTP timestamp expected next */
 	uint64_t	last_arrival;
 	uint8_t		last_toc;
+	int64_t		last_n;		/* samples in the last packet */
 	uint64_t	dropped;
 };
 
@@ -71,7 +72,7 @@ rec_opus_emit(void *arg, const struct rec_pkt *p, uint64_t lost)
 	} else {
 		wall = rec_arrival_samples(p->arrival_us, o->last_arrival);
 		if (p->ssrc != o->ssrc) {
-			gap = wall - opus_packet_get_samples_per_frame(&o->last_toc, 48000);
+			gap = wall - o->last_n;
 		} else {
 			gap = rec_tsdiff(p->ts, o->next_ts);
 			if (gap < 0) {
@@ -82,14 +83,14 @@ rec_opus_emit(void *arg, const struct rec_pkt *p, uint64_t lost)
 				gap = wall;
 		}
 		if (gap > 0)
-			rec_ogg_gap(&o->ogg, gap, o->last_toc);
+			rec_ogg_gap(&o->ogg, gap, (int64_t)lost * o->last_n, o->last_toc);
 	}
 	rec_ogg_packet(&o->ogg, d, p->len, o->ogg.granule + n);
 	o->ssrc = p->ssrc;
 	o->next_ts = p->ts + (uint32_t)n;
 	o->last_arrival = p->arrival_us;
 	o->last_toc = d[0];
-	(void)lost;
+	o->last_n = n;
 }
 
 struct rec *
@@ -160,13 +161,13 @@ rec_close(struct rec *r, struct rec_info *info)
 {
 	struct rec_info	 tmp;
 	struct rec_opus	*o = r->opus;
-	int		 rc = 0;
+	int		 rc = 0, keep = 1;
 
 	if (info == NULL)
 		info = &tmp;
 	memset(info, 0, sizeof(*info));
 	if (r->kind == REC_VP8_WEBM) {
-		rc = rec_webm_close(r->webm, info);
+		rc = rec_webm_close(r->webm, info, &keep);
 	} else {
 		rec_jb_drain(&o->jb);
 		if (!o->started)
@@ -179,7 +180,7 @@ rec_close(struct rec *r, struct rec_info *info)
 		rec_jb_free(&o->jb);
 		free(o);
 	}
-	if (rec_file_close(r->f, rc == 0, info) == -1)
+	if (rec_file_close(r->f, rc == 0 && keep, info) == -1)
 		rc = -1;
 	free(r);
 	return (rc);

@@ -81,7 +81,9 @@ int		 rec_want_keyframe(const struct rec *r);
 /*
  * Flushes, fsyncs, renames path.part to path, fills info, frees r (always,
  * also on error). 0 ok, -1 the file could not be completed (path.part is
- * removed; info still carries the counts).
+ * removed; info still carries the counts). A VP8 recording that never saw
+ * a keyframe leaves no file: 0 with info.bytes == 0 (a WebM without
+ * frames does not play).
  */
 int		 rec_close(struct rec *r, struct rec_info *info);
 

@@ -3,6 +3,7 @@
  * packet, granule positions in 48 kHz samples. The last packet is held
  * back so that it can carry the end-of-stream flag when the file closes.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,38 +114,112 @@ rec_ogg_packet(struct rec_ogg *o, const uint8_t *data, size_t len, int64_t granu
 }
 
 /*
- * n samples of nothing: code 3 packets whose frames are all zero bytes
- * long, which a decoder treats as lost (it conceals, then goes silent).
- * The frame size follows toc while it divides the gap; the rest is made
- * of CELT frames of 20, 10, 5 and 2.5 ms. Less than 2.5 ms is dropped.
+ * CELT frames of digital silence (2.5, 5, 10 and 20 ms; mono, stereo),
+ * made once per process by libopus itself.
  */
-void
-rec_ogg_gap(struct rec_ogg *o, int64_t n, uint8_t toc)
+static struct {
+	pthread_once_t	once;
+	uint8_t		pkt[2][4][16];
+	int		len[2][4];
+} rec_silence = { .once = PTHREAD_ONCE_INIT };
+
+static void
+rec_silence_init(void)
+{
+	static const opus_int16	zero[2 * 960];
+	OpusEncoder		*enc;
+	int			 c, i, e, n;
+
+	for (c = 0; c < 2; c++) {
+		for (i = 0; i < 4; i++) {
+			enc = opus_encoder_create(48000, c + 1,
+			    OPUS_APPLICATION_RESTRICTED_LOWDELAY, &e);
+			if (enc == NULL)
+				continue;
+			n = opus_encode(enc, zero, 120 << i, rec_silence.pkt[c][i],
+			    sizeof(rec_silence.pkt[c][i]));
+			if (n >= 1 && (rec_silence.pkt[c][i][0] & 0x03) == 0)
+				rec_silence.len[c][i] = n;
+			opus_encoder_destroy(enc);
+		}
+	}
+}
+
+/* Zero-length frames: the decoder conceals them as lost (RFC 6716 3.2.1). */
+static int64_t
+rec_ogg_lost(struct rec_ogg *o, int64_t n, uint8_t toc)
 {
 	static const uint8_t	celt[] = { 31, 30, 29, 28 };
-	uint8_t			pkt[2], t;
-	int64_t			fs, m;
-	size_t			i;
+	uint8_t			pkt[2], t = toc;
+	int64_t			fs, m, done = 0;
+	size_t			i = 0;
 
-	fs = opus_packet_get_samples_per_frame(&toc, 48000);
-	t = toc;
-	for (i = 0; n >= 120; ) {
-		if (fs <= 0 || n < fs) {
+	fs = opus_packet_get_samples_per_frame(&t, 48000);
+	while (n - done >= 120) {
+		if (fs <= 0 || n - done < fs) {
 			if (i == sizeof(celt))
 				break;
-			t = (uint8_t)(celt[i] << 3) | (toc & 0x04);
+			t = (uint8_t)(celt[i++] << 3) | (toc & 0x04);
 			fs = opus_packet_get_samples_per_frame(&t, 48000);
-			i++;
 			continue;
 		}
-		m = n / fs;
+		m = (n - done) / fs;
 		if (m * fs > REC_OPUS_MAXDUR)
 			m = REC_OPUS_MAXDUR / fs;
 		pkt[0] = (uint8_t)((t & 0xfc) | 3);
 		pkt[1] = (uint8_t)m;
 		rec_ogg_packet(o, pkt, sizeof(pkt), o->granule + m * fs);
-		n -= m * fs;
+		done += m * fs;
 	}
+	return (done);
+}
+
+/* Silent frames, as many as fit in one code 3 packet of up to 120 ms. */
+static int64_t
+rec_ogg_silence(struct rec_ogg *o, int64_t n, int stereo)
+{
+	uint8_t		pkt[2 + 48 * 16];
+	const uint8_t	*f;
+	int64_t		fs, m, done = 0;
+	int		i, j, len;
+
+	pthread_once(&rec_silence.once, rec_silence_init);
+	for (i = 3; i >= 0; i--) {
+		fs = 120 << i;
+		f = rec_silence.pkt[stereo][i];
+		len = rec_silence.len[stereo][i];
+		if (len == 0)
+			continue;
+		while (n - done >= fs) {
+			m = (n - done) / fs;
+			if (m * fs > REC_OPUS_MAXDUR)
+				m = REC_OPUS_MAXDUR / fs;
+			pkt[0] = (uint8_t)((f[0] & 0xfc) | 3);
+			pkt[1] = (uint8_t)m;
+			for (j = 0; j < m; j++)
+				memcpy(pkt + 2 + j * (len - 1), f + 1, (size_t)len - 1);
+			rec_ogg_packet(o, pkt, 2 + (size_t)m * ((size_t)len - 1),
+			    o->granule + m * fs);
+			done += m * fs;
+		}
+	}
+	return (done);
+}
+
+/*
+ * A gap of n samples before the next packet: the first plc samples (what
+ * was lost) decode as concealment, the rest as silence. Less than 2.5 ms
+ * cannot be expressed and is left out.
+ */
+void
+rec_ogg_gap(struct rec_ogg *o, int64_t n, int64_t plc, uint8_t toc)
+{
+	if (plc > n)
+		plc = n;
+	if (plc > 0)
+		n -= rec_ogg_lost(o, plc, toc);
+	if (n >= 120 && rec_ogg_silence(o, n, (toc & 0x04) != 0) == 0)
+		rec_ogg_lost(o, n, toc);
 }
 
 /* final_granule < the end of the last packet trims the end (RFC 7845 4.4). */

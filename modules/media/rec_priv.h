@@ -80,8 +80,8 @@ struct rec_ogg {
 void	rec_ogg_init(struct rec_ogg *, struct rec_file *, int channels, unsigned preskip,
 	    int family);
 void	rec_ogg_packet(struct rec_ogg *, const uint8_t *, size_t, int64_t granule);
-/* Fills a gap of n samples with Opus frames that decode as lost (PLC). */
-void	rec_ogg_gap(struct rec_ogg *, int64_t n, uint8_t toc);
+/* Fills a gap of n samples: plc of them concealed as lost, the rest silent. */
+void	rec_ogg_gap(struct rec_ogg *, int64_t n, int64_t plc, uint8_t toc);
 void	rec_ogg_finish(struct rec_ogg *, int64_t final_granule);
 
 /* Opus per participant (rec.c) and VP8 (rec_webm.c) recorders. */
@@ -90,8 +90,8 @@ struct rec_webm	*rec_webm_open(struct rec_file *, char *, size_t);
 int		 rec_webm_rtp(struct rec_webm *, const uint8_t *, size_t, uint64_t);
 void		 rec_webm_set_pt(struct rec_webm *, int);
 int		 rec_webm_want_keyframe(const struct rec_webm *);
-/* Writes the trailer; fills duration and counts; frees w. */
-int		 rec_webm_close(struct rec_webm *, struct rec_info *);
+/* Writes the trailer; fills duration and counts; frees w. keep = 0: no frames. */
+int		 rec_webm_close(struct rec_webm *, struct rec_info *, int *keep);
 
 /* Signed distance between 32-bit RTP timestamps. */
 static inline int64_t

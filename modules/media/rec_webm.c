@@ -373,7 +373,7 @@ rec_webm_want_keyframe(const struct rec_webm *w)
 }
 
 int
-rec_webm_close(struct rec_webm *w, struct rec_info *info)
+rec_webm_close(struct rec_webm *w, struct rec_info *info, int *keep)
 {
 	int	rc = 0;
 
@@ -382,13 +382,8 @@ rec_webm_close(struct rec_webm *w, struct rec_info *info)
 		w->frame_ok = 0;
 		rec_webm_frame_end(w);
 	}
-	if (!w->header && !w->failed) {
-		/* No keyframe came: a valid file without frames. */
-		w->width = 320;
-		w->height = 240;
-		if (rec_webm_header(w) == -1)
-			w->failed = 1;
-	}
+	/* No keyframe came: no file (a WebM without frames does not play). */
+	*keep = w->header;
 	if (w->header && av_write_trailer(w->oc) < 0)
 		w->failed = 1;
 	if (w->oc != NULL && w->oc->pb != NULL) {
