@@ -87,10 +87,18 @@ int		 rec_want_keyframe(const struct rec *r);
  */
 int		 rec_close(struct rec *r, struct rec_info *info);
 
-/* Stereo Ogg Opus of two mono-decoded participants (re-encoded). */
+/*
+ * Stereo Ogg Opus of two mono-decoded participants (re-encoded). Decoding
+ * and encoding run on mixer threads (one per CPU): rec_mix_rtp() copies
+ * the packet into the mix's queue (REC_MIX_QUEUE packets) and returns.
+ */
 struct rec_mix	*rec_mix_open(const char *path, char *err, size_t errlen);
 void		 rec_mix_set_payload_type(struct rec_mix *m, int pt);
-/* channel 0 = agent = left, 1 = customer = right. 0 ok, -1 bad packet. */
+/*
+ * channel 0 = agent = left, 1 = customer = right. 0 queued, -1 refused
+ * (not RTP, unknown channel, or the mixer thread is behind). Duplicates
+ * and late packets are counted in info.dropped later.
+ */
 int		 rec_mix_rtp(struct rec_mix *m, int channel, const uint8_t *pkt,
 		     size_t len, uint64_t arrival_us);
 /* As rec_close; info.packets and info.lost are summed over both channels. */

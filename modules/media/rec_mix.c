@@ -11,9 +11,17 @@
  * timestamps. A 20 ms output frame is encoded once both sides have
  * reached its end, or REC_MIX_LATENCY after it ended by the arrival
  * clock (a silent or absent side is not waited for longer).
+ *
+ * Decoding and encoding cost far more than the relay may spend per packet
+ * (hundreds of microseconds per 20 ms), so rec_mix_rtp() only copies the
+ * packet into the mix's queue; mixer threads (one per CPU, up to
+ * REC_MIX_THREADS, each mix always on the same one) do the rest.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <opus/opus.h>
 #include <opus/opus_multistream.h>
@@ -28,7 +36,9 @@
 #define REC_MIX_SLOTS		16
 #define REC_MIX_WAIT_US		60000
 #define REC_MIX_BITRATE		48000		/* both sides together */
-#define REC_MIX_COMPLEXITY	5
+#define REC_MIX_COMPLEXITY	1		/* see tests/bench/rec.sh */
+#define REC_MIX_QUEUE		128		/* packets queued per mix */
+#define REC_MIX_THREADS		8
 
 struct rec_mix;
 
@@ -45,7 +55,33 @@ struct rec_mix_ch {
 	uint64_t	 dropped;
 };
 
+struct rec_mix_in {
+	uint64_t	arrival_us;
+	size_t		len;
+	int		channel;
+	uint8_t		data[REC_PKT_MAX];
+};
+
+struct rec_mix_worker {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;
+	pthread_cond_t		 done;
+	struct rec_mix		*head;
+	struct rec_mix		**tail;
+};
+
 struct rec_mix {
+	/* Queue: the caller writes in, the mixer thread out. */
+	struct rec_mix_in	*q;
+	unsigned		 q_in;
+	_Atomic unsigned	 q_pub;
+	_Atomic unsigned	 q_out;
+	uint64_t		 overflow;
+	struct rec_mix_worker	*w;
+	struct rec_mix		*next;		/* on w's run list, under w->lock */
+	int			 queued;	/* under w->lock */
+	int			 running;	/* under w->lock */
+
 	struct rec_file		*f;
 	struct rec_ogg		 ogg;
 	OpusMSEncoder		*enc;
@@ -60,6 +96,16 @@ struct rec_mix {
 	uint8_t			 out[1500];
 	int			 failed;
 };
+
+static struct {
+	pthread_once_t		once;
+	struct rec_mix_worker	w[REC_MIX_THREADS];
+	unsigned		n;
+	_Atomic unsigned	next;
+} rec_mixers = { .once = PTHREAD_ONCE_INIT };
+
+static void	rec_mix_wait(struct rec_mix *);
+static void	rec_mixers_start(void);
 
 static int64_t
 rec_mix_clock(const struct rec_mix *m, uint64_t arrival_us)
@@ -198,7 +244,15 @@ rec_mix_open(const char *path, char *err, size_t errlen)
 		rec_errf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	if ((m->ring = calloc(REC_MIX_RING * 2, sizeof(*m->ring))) == NULL)
+	pthread_once(&rec_mixers.once, rec_mixers_start);
+	if (rec_mixers.n == 0) {
+		rec_errf(err, errlen, "cannot start the mixer threads");
+		free(m);
+		return (NULL);
+	}
+	m->w = &rec_mixers.w[atomic_fetch_add(&rec_mixers.next, 1) % rec_mixers.n];
+	if ((m->ring = calloc(REC_MIX_RING * 2, sizeof(*m->ring))) == NULL ||
+	    (m->q = malloc(REC_MIX_QUEUE * sizeof(*m->q))) == NULL)
 		goto nomem;
 	m->enc = opus_multistream_encoder_create(48000, 2, 2, 0, mapping,
 	    OPUS_APPLICATION_VOIP, &e);
@@ -236,6 +290,7 @@ fail:
 	if (m->enc != NULL)
 		opus_multistream_encoder_destroy(m->enc);
 	free(m->ring);
+	free(m->q);
 	free(m);
 	return (NULL);
 }
@@ -243,28 +298,139 @@ fail:
 void
 rec_mix_set_payload_type(struct rec_mix *m, int pt)
 {
+	rec_mix_wait(m);
 	m->ch[0].jb.pt = m->ch[1].jb.pt = pt;
+}
+
+
+/* Runs queued packets through the reordering buffers, decoder and encoder. */
+static void
+rec_mix_process(struct rec_mix *m)
+{
+	struct rec_mix_in	*in;
+	unsigned		 out, end;
+	int64_t			 clock;
+
+	out = atomic_load_explicit(&m->q_out, memory_order_relaxed);
+	end = atomic_load_explicit(&m->q_pub, memory_order_acquire);
+	for (; out != end; out++) {
+		in = &m->q[out % REC_MIX_QUEUE];
+		if (!m->started) {
+			m->started = 1;
+			m->t0_us = in->arrival_us;
+		}
+		clock = rec_mix_clock(m, in->arrival_us);
+		if (clock > m->now)
+			m->now = clock;
+		rec_jb_put(&m->ch[in->channel].jb, in->data, in->len, in->arrival_us);
+		rec_mix_pump(m);
+		atomic_store_explicit(&m->q_out, out + 1, memory_order_release);
+	}
+}
+
+static void *
+rec_mix_thread(void *arg)
+{
+	struct rec_mix_worker	*w = arg;
+	struct rec_mix		*m;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->head == NULL)
+			pthread_cond_wait(&w->work, &w->lock);
+		m = w->head;
+		if ((w->head = m->next) == NULL)
+			w->tail = &w->head;
+		m->queued = 0;
+		m->running = 1;
+		pthread_mutex_unlock(&w->lock);
+		rec_mix_process(m);
+		pthread_mutex_lock(&w->lock);
+		m->running = 0;
+		if (atomic_load_explicit(&m->q_out, memory_order_relaxed) !=
+		    atomic_load_explicit(&m->q_pub, memory_order_acquire)) {
+			m->queued = 1;
+			m->next = NULL;
+			*w->tail = m;
+			w->tail = &m->next;
+		}
+		pthread_cond_broadcast(&w->done);
+	}
+	return (NULL);
+}
+
+static void
+rec_mixers_start(void)
+{
+	pthread_attr_t	a;
+	pthread_t	t;
+	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned	i;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > REC_MIX_THREADS)
+		ncpu = REC_MIX_THREADS;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	for (i = 0; i < (unsigned)ncpu; i++) {
+		pthread_mutex_init(&rec_mixers.w[i].lock, NULL);
+		pthread_cond_init(&rec_mixers.w[i].work, NULL);
+		pthread_cond_init(&rec_mixers.w[i].done, NULL);
+		rec_mixers.w[i].tail = &rec_mixers.w[i].head;
+		if (pthread_create(&t, &a, rec_mix_thread, &rec_mixers.w[i]) != 0)
+			break;
+		rec_mixers.n++;
+	}
+	pthread_attr_destroy(&a);
+}
+
+/* Waits until the mixer thread has processed everything queued for m. */
+static void
+rec_mix_wait(struct rec_mix *m)
+{
+	struct rec_mix_worker	*w = m->w;
+
+	pthread_mutex_lock(&w->lock);
+	while (m->queued || m->running)
+		pthread_cond_wait(&w->done, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 }
 
 int
 rec_mix_rtp(struct rec_mix *m, int channel, const uint8_t *pkt, size_t len,
     uint64_t arrival_us)
 {
-	int64_t		clock;
-	int		rc;
+	struct rec_mix_worker	*w = m->w;
+	struct rec_mix_in	*in;
 
-	if (channel != 0 && channel != 1)
+	if ((channel != 0 && channel != 1) || len < 12 || len > REC_PKT_MAX ||
+	    (pkt[0] >> 6) != 2) {
+		m->overflow++;
 		return (-1);
-	if (!m->started) {
-		m->started = 1;
-		m->t0_us = arrival_us;
 	}
-	clock = rec_mix_clock(m, arrival_us);
-	if (clock > m->now)
-		m->now = clock;
-	rc = rec_jb_put(&m->ch[channel].jb, pkt, len, arrival_us);
-	rec_mix_pump(m);
-	return (rc);
+	if (m->q_in - atomic_load_explicit(&m->q_out, memory_order_acquire) >= REC_MIX_QUEUE) {
+		m->overflow++;		/* the mixer thread is behind */
+		return (-1);
+	}
+	in = &m->q[m->q_in % REC_MIX_QUEUE];
+	memcpy(in->data, pkt, len);
+	in->len = len;
+	in->channel = channel;
+	in->arrival_us = arrival_us;
+	m->q_in++;
+	atomic_store_explicit(&m->q_pub, m->q_in, memory_order_release);
+
+	pthread_mutex_lock(&w->lock);
+	if (!m->queued && !m->running) {
+		m->queued = 1;
+		m->next = NULL;
+		*w->tail = m;
+		w->tail = &m->next;
+		pthread_cond_signal(&w->work);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (0);
 }
 
 int
@@ -277,6 +443,7 @@ rec_mix_close(struct rec_mix *m, struct rec_info *info)
 	if (info == NULL)
 		info = &tmp;
 	memset(info, 0, sizeof(*info));
+	rec_mix_wait(m);
 	for (i = 0; i < 2; i++)
 		rec_jb_drain(&m->ch[i].jb);
 	total = m->horizon[0] > m->horizon[1] ? m->horizon[0] : m->horizon[1];
@@ -292,6 +459,8 @@ rec_mix_close(struct rec_mix *m, struct rec_info *info)
 		info->packets += m->ch[i].jb.packets - m->ch[i].dropped;
 		info->lost += m->ch[i].jb.lost;
 		info->dropped += m->ch[i].jb.dropped + m->ch[i].dropped;
+		if (i == 0)
+			info->dropped += m->overflow;
 		rec_jb_free(&m->ch[i].jb);
 		opus_decoder_destroy(m->ch[i].dec);
 	}
@@ -301,6 +470,7 @@ rec_mix_close(struct rec_mix *m, struct rec_info *info)
 		rc = -1;
 	opus_multistream_encoder_destroy(m->enc);
 	free(m->ring);
+	free(m->q);
 	free(m);
 	return (rc);
 }
