@@ -90,7 +90,7 @@ int		 rec_close(struct rec *r, struct rec_info *info);
 /*
  * Stereo Ogg Opus of two mono-decoded participants (re-encoded). Decoding
  * and encoding run on mixer threads (one per CPU): rec_mix_rtp() copies
- * the packet into the mix's queue (REC_MIX_QUEUE packets) and returns.
+ * the packet into the mix's queue (128 KiB, about 10 s of audio) and returns.
  */
 struct rec_mix	*rec_mix_open(const char *path, char *err, size_t errlen);
 void		 rec_mix_set_payload_type(struct rec_mix *m, int pt);

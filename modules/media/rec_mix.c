@@ -37,7 +37,8 @@
 #define REC_MIX_WAIT_US		60000
 #define REC_MIX_BITRATE		48000		/* both sides together */
 #define REC_MIX_COMPLEXITY	1		/* see tests/bench/rec.sh */
-#define REC_MIX_QUEUE		128		/* packets queued per mix */
+#define REC_MIX_QUEUE		(128 * 1024)	/* bytes queued per mix (~10 s) */
+#define REC_MIX_WRAP		UINT32_MAX	/* queue entry: continue at 0 */
 #define REC_MIX_THREADS		8
 
 struct rec_mix;
@@ -55,11 +56,11 @@ struct rec_mix_ch {
 	uint64_t	 dropped;
 };
 
+/* A queue entry: this header, then len bytes, padded to 16. */
 struct rec_mix_in {
+	uint32_t	len;
+	int32_t		channel;
 	uint64_t	arrival_us;
-	size_t		len;
-	int		channel;
-	uint8_t		data[REC_PKT_MAX];
 };
 
 struct rec_mix_worker {
@@ -72,10 +73,10 @@ struct rec_mix_worker {
 
 struct rec_mix {
 	/* Queue: the caller writes in, the mixer thread out. */
-	struct rec_mix_in	*q;
-	unsigned		 q_in;
-	_Atomic unsigned	 q_pub;
-	_Atomic unsigned	 q_out;
+	uint8_t			*q;		/* REC_MIX_QUEUE bytes */
+	size_t			 q_in;
+	_Atomic size_t		 q_pub;
+	_Atomic size_t		 q_out;
 	uint64_t		 overflow;
 	struct rec_mix_worker	*w;
 	struct rec_mix		*next;		/* on w's run list, under w->lock */
@@ -105,6 +106,12 @@ static struct {
 } rec_mixers = { .once = PTHREAD_ONCE_INIT };
 
 static void	rec_mix_wait(struct rec_mix *);
+
+static size_t
+rec_mix_entry(size_t len)
+{
+	return ((sizeof(struct rec_mix_in) + len + 15) & ~(size_t)15);
+}
 static void	rec_mixers_start(void);
 
 static int64_t
@@ -252,7 +259,7 @@ rec_mix_open(const char *path, char *err, size_t errlen)
 	}
 	m->w = &rec_mixers.w[atomic_fetch_add(&rec_mixers.next, 1) % rec_mixers.n];
 	if ((m->ring = calloc(REC_MIX_RING * 2, sizeof(*m->ring))) == NULL ||
-	    (m->q = malloc(REC_MIX_QUEUE * sizeof(*m->q))) == NULL)
+	    (m->q = malloc(REC_MIX_QUEUE)) == NULL)
 		goto nomem;
 	m->enc = opus_multistream_encoder_create(48000, 2, 2, 0, mapping,
 	    OPUS_APPLICATION_VOIP, &e);
@@ -307,25 +314,32 @@ rec_mix_set_payload_type(struct rec_mix *m, int pt)
 static void
 rec_mix_process(struct rec_mix *m)
 {
-	struct rec_mix_in	*in;
-	unsigned		 out, end;
+	struct rec_mix_in	 in;
+	size_t			 out, end, off;
 	int64_t			 clock;
 
 	out = atomic_load_explicit(&m->q_out, memory_order_relaxed);
 	end = atomic_load_explicit(&m->q_pub, memory_order_acquire);
-	for (; out != end; out++) {
-		in = &m->q[out % REC_MIX_QUEUE];
+	while (out != end) {
+		off = out % REC_MIX_QUEUE;
+		memcpy(&in, m->q + off, sizeof(in));
+		if (in.len == REC_MIX_WRAP) {
+			out += REC_MIX_QUEUE - off;
+			continue;
+		}
 		if (!m->started) {
 			m->started = 1;
-			m->t0_us = in->arrival_us;
+			m->t0_us = in.arrival_us;
 		}
-		clock = rec_mix_clock(m, in->arrival_us);
+		clock = rec_mix_clock(m, in.arrival_us);
 		if (clock > m->now)
 			m->now = clock;
-		rec_jb_put(&m->ch[in->channel].jb, in->data, in->len, in->arrival_us);
+		rec_jb_put(&m->ch[in.channel].jb, m->q + off + sizeof(in), in.len, in.arrival_us);
 		rec_mix_pump(m);
-		atomic_store_explicit(&m->q_out, out + 1, memory_order_release);
+		out += rec_mix_entry(in.len);
+		atomic_store_explicit(&m->q_out, out, memory_order_release);
 	}
+	atomic_store_explicit(&m->q_out, out, memory_order_release);
 }
 
 static void *
@@ -402,23 +416,34 @@ rec_mix_rtp(struct rec_mix *m, int channel, const uint8_t *pkt, size_t len,
     uint64_t arrival_us)
 {
 	struct rec_mix_worker	*w = m->w;
-	struct rec_mix_in	*in;
+	struct rec_mix_in	 in;
+	size_t			 off, need, pad;
 
 	if ((channel != 0 && channel != 1) || len < 12 || len > REC_PKT_MAX ||
 	    (pkt[0] >> 6) != 2) {
 		m->overflow++;
 		return (-1);
 	}
-	if (m->q_in - atomic_load_explicit(&m->q_out, memory_order_acquire) >= REC_MIX_QUEUE) {
+	off = m->q_in % REC_MIX_QUEUE;
+	need = rec_mix_entry(len);
+	pad = need > REC_MIX_QUEUE - off ? REC_MIX_QUEUE - off : 0;
+	if (m->q_in + pad + need - atomic_load_explicit(&m->q_out, memory_order_acquire) >
+	    REC_MIX_QUEUE) {
 		m->overflow++;		/* the mixer thread is behind */
 		return (-1);
 	}
-	in = &m->q[m->q_in % REC_MIX_QUEUE];
-	memcpy(in->data, pkt, len);
-	in->len = len;
-	in->channel = channel;
-	in->arrival_us = arrival_us;
-	m->q_in++;
+	if (pad > 0) {
+		in.len = REC_MIX_WRAP;
+		memcpy(m->q + off, &in, sizeof(in));
+		m->q_in += pad;
+		off = 0;
+	}
+	in.len = (uint32_t)len;
+	in.channel = channel;
+	in.arrival_us = arrival_us;
+	memcpy(m->q + off, &in, sizeof(in));
+	memcpy(m->q + off + sizeof(in), pkt, len);
+	m->q_in += need;
 	atomic_store_explicit(&m->q_pub, m->q_in, memory_order_release);
 
 	pthread_mutex_lock(&w->lock);

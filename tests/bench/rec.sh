@@ -11,4 +11,4 @@ W=$(mktemp -d "${VB_VAR:-/tmp}/recbench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cc -O2 -g -Wall -Wextra -Werror -o "$W/recload" tests/bench/recload.c modules/media/rec*.c \
     $(pkg-config --cflags --libs opus ogg libavformat libavcodec libavutil libcrypto) -lpthread -lm
-"$W/recload" "$W" "${REC_OPUS:-200}" "${REC_VP8:-20}" "${REC_MIX:-50}" "${REC_SECONDS:-20}"
+"$W/recload" "$W" "${REC_OPUS:-200}" "${REC_VP8:-20}" "${REC_MIX:-30}" "${REC_SECONDS:-20}"
