@@ -11,6 +11,8 @@
  * both sides decoded and the stereo mix re-encoded. For comparison the
  * same bytes are also written with plain write() from this thread.
  */
+#define _GNU_SOURCE
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -27,6 +29,17 @@
 
 static double	*lat;
 static size_t	 nlat, caplat;
+static long	 ivcsw0;
+
+/* Times this thread was preempted: a slow call may just be the scheduler. */
+static long
+ivcsw(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return (ru.ru_nivcsw);
+}
 
 static uint64_t
 now_ns(void)
@@ -59,10 +72,16 @@ cmpd(const void *a, const void *b)
 static void
 lat_report(const char *name, double total_us, double units, const char *unit)
 {
+	size_t	i, slow = 0;
+
 	qsort(lat, nlat, sizeof(*lat), cmpd);
+	for (i = 0; i < nlat; i++)
+		slow += lat[i] > 1000;
 	printf("%s: %.2f %s\n", name, total_us / units, unit);
 	printf("%s_call_p99: %.1f us\n", name, lat[(size_t)(nlat * 0.99)]);
 	printf("%s_call_max: %.1f us\n", name, lat[nlat - 1]);
+	printf("%s_calls_over_1ms: %zu of %zu (thread preempted %ld times meanwhile)\n",
+	    name, slow, nlat, ivcsw() - ivcsw0);
 	nlat = 0;
 }
 
@@ -136,6 +155,7 @@ bench_opus(const char *dir, int streams, int secs)
 			exit(1);
 		}
 	}
+	ivcsw0 = ivcsw();
 	for (i = 0; i < secs * 50; i++) {
 		for (s = 0; s < streams; s++) {
 			n = rtp(b, 111, (uint16_t)i, (uint32_t)i * 960, (uint32_t)s, 0,
@@ -185,6 +205,7 @@ bench_vp8(const char *dir, int streams, int secs)
 			exit(1);
 		}
 	}
+	ivcsw0 = ivcsw();
 	for (f = 0; f < secs * 30; f++) {
 		for (s = 0; s < streams; s++) {
 			t = now_ns();
@@ -256,6 +277,7 @@ bench_mix(const char *dir, int mixes, int secs)
 	p0 = cpu_us(CLOCK_PROCESS_CPUTIME_ID);
 	t0 = cpu_us(CLOCK_THREAD_CPUTIME_ID);
 	clock_gettime(CLOCK_MONOTONIC, &next);
+	ivcsw0 = ivcsw();
 	for (i = 0; i < secs * 50; i++) {
 		for (s = 0; s < mixes; s++) {
 			t = now_ns();
