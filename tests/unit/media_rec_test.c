@@ -497,8 +497,13 @@ main(void)
 	test_opus();
 	test_vp8();
 	test_mix();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return (1);
+	/* MEDIA_REC_KEEP=1 keeps the files (e.g. to play them in a browser). */
+	if (getenv("MEDIA_REC_KEEP") != NULL) {
+		fprintf(stderr, "files kept in %s\n", dir);
+	} else {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return (1);
+	}
 	return (check_failed ? 1 : 0);
 }
