@@ -71,16 +71,15 @@ rec_opus_emit(void *arg, const struct rec_pkt *p, uint64_t lost)
 		rec_ogg_init(&o->ogg, o->ogg.f, (d[0] & 0x04) ? 2 : 1, 0, 0);
 	} else {
 		wall = rec_arrival_samples(p->arrival_us, o->last_arrival);
-		if (p->ssrc != o->ssrc) {
+		gap = rec_tsdiff(p->ts, o->next_ts);
+		if (p->ssrc != o->ssrc || gap < -REC_TS_SLACK) {
+			/* Another stream or a restarted clock: by arrival. */
 			gap = wall - o->last_n;
-		} else {
-			gap = rec_tsdiff(p->ts, o->next_ts);
-			if (gap < 0) {
-				o->dropped++;	/* overlaps what is written */
-				return;
-			}
-			if (gap > wall + REC_TS_SLACK)
-				gap = wall;
+		} else if (gap < 0) {
+			o->dropped++;		/* overlaps what is written */
+			return;
+		} else if (gap > wall + REC_TS_SLACK) {
+			gap = wall;
 		}
 		if (gap > 0)
 			rec_ogg_gap(&o->ogg, gap, (int64_t)lost * o->last_n, o->last_toc);

@@ -208,7 +208,9 @@ rec_mix_emit(void *arg, const struct rec_pkt *p, uint64_t lost)
 		return;
 	}
 	clock = rec_mix_clock(m, p->arrival_us);
-	if (!c->started || p->ssrc != c->ssrc) {
+	if (!c->started || p->ssrc != c->ssrc ||
+	    rec_tsdiff(p->ts, c->next_ts) < -REC_MIX_AHEAD) {
+		/* First packet, another stream or a restarted clock: by arrival. */
 		pos = clock;
 		if (c->started && pos < c->pos)
 			pos = c->pos;

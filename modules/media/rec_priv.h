@@ -49,6 +49,7 @@ struct rec_jb {
 	uint64_t	 next;		/* next extended sequence to emit */
 	uint64_t	 max;		/* highest extended sequence seen */
 	uint64_t	 skipped;	/* holes given up, not yet reported */
+	unsigned	 old_run;	/* packets in a row from before next */
 	uint32_t	 ssrc;
 	int		 pt;		/* -1: any */
 	uint64_t	 packets, lost, dropped;

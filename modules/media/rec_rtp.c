@@ -9,8 +9,8 @@
 
 #include "rec_priv.h"
 
-/* A sequence jump larger than this is a stream restart, not a loss. */
-#define REC_SEQ_JUMP	1000
+/* This many packets in a row from before the window: the sender restarted. */
+#define REC_SEQ_RESYNC	64
 
 struct rec_hdr {
 	uint16_t	seq;
@@ -143,15 +143,16 @@ rec_jb_put(struct rec_jb *jb, const uint8_t *p, size_t len, uint64_t arrival_us)
 		jb->next = jb->max = 65536 + (uint64_t)h.seq;
 	}
 	ext = jb->max + (uint64_t)(int64_t)(int16_t)(h.seq - (uint16_t)jb->max);
-	if (ext > jb->max + REC_SEQ_JUMP) {
+	if (ext < jb->next) {
+		if (++jb->old_run < REC_SEQ_RESYNC) {
+			jb->dropped++;	/* duplicate or too late */
+			return (-1);
+		}
 		rec_jb_drain(jb);
 		jb->skipped = 0;
 		jb->next = jb->max = ext;
 	}
-	if (ext < jb->next) {
-		jb->dropped++;		/* duplicate or too late */
-		return (-1);
-	}
+	jb->old_run = 0;
 	while (ext >= jb->next + jb->nslots) {
 		/* Out of room: give up waiting for the oldest hole. */
 		rec_jb_release(jb, 1);

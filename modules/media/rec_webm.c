@@ -146,16 +146,14 @@ rec_webm_write(struct rec_webm *w)
 		wall = 0;
 		if (w->frame_arrival > w->last_arrival)
 			wall = (int64_t)((w->frame_arrival - w->last_arrival) / 1000 * 90);
-		if (w->ssrc != w->jb.ssrc) {
+		d = rec_tsdiff(w->frame_ts, w->last_ts);
+		if (w->ssrc != w->jb.ssrc || d < -REC_VP8_SLACK) {
+			d = wall;		/* another stream or clock: by arrival */
+		} else if (d <= 0) {
+			w->bad++;		/* not after the last frame */
+			return;
+		} else if (d > wall + REC_VP8_SLACK) {
 			d = wall;
-		} else {
-			d = rec_tsdiff(w->frame_ts, w->last_ts);
-			if (d <= 0) {
-				w->bad++;	/* not after the last frame */
-				return;
-			}
-			if (d > wall + REC_VP8_SLACK)
-				d = wall;
 		}
 		w->ts90 += d;
 	}

@@ -249,6 +249,42 @@ test_opus(void)
 	    "rec_open reports an unwritable path");
 }
 
+/*
+ * The sender changes SSRC (new sequence numbers and timestamps) after a
+ * 0.5 s pause: the new stream continues by arrival time, 1 + 0.5 + 1 s.
+ */
+static void
+test_opus_ssrc(void)
+{
+	static uint8_t	 enc[100][400];
+	static int	 lens[100];
+	struct rec	*r;
+	struct rec_info	 info;
+	uint8_t		 b[1500];
+	size_t		 n;
+	char		 path[256], err[128];
+	int		 i, ok = 1;
+
+	opus_sine(440, 100, enc, lens);
+	snprintf(path, sizeof(path), "%s/ssrc.ogg", dir);
+	if ((r = rec_open(path, REC_OPUS_OGG, err, sizeof(err))) == NULL) {
+		CHECK(0, "ssrc: rec_open");
+		return;
+	}
+	for (i = 0; i < 100; i++) {
+		if (i < 50)
+			n = rtp(b, 111, (uint16_t)(1000 + i), (uint32_t)(i * FRAME), 1, 0, enc[i], (size_t)lens[i]);
+		else
+			n = rtp(b, 111, (uint16_t)(40000 + i), 0x80000000u + (uint32_t)(i * FRAME), 2, 0,
+			    enc[i], (size_t)lens[i]);
+		ok &= rec_rtp(r, b, n, 3000000 + (uint64_t)i * 20000 + (i >= 50 ? 500000 : 0)) == 0;
+	}
+	CHECK(ok && rec_close(r, &info) == 0, "ssrc: both streams taken");
+	CHECK(info.duration_ms == 2500 && info.lost == 0 && info.packets == 100,
+	    "ssrc: a new SSRC continues by arrival time (2500 ms, nothing lost)");
+	check_file(path, &info, "ssrc");
+}
+
 /* VP8 ----------------------------------------------------------------- */
 
 #define VW	320
@@ -495,6 +531,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return (1);
 	test_opus();
+	test_opus_ssrc();
 	test_vp8();
 	test_mix();
 	/* MEDIA_REC_KEEP=1 keeps the files (e.g. to play them in a browser). */
