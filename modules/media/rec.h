@@ -37,8 +37,18 @@
  * how long a missing packet is waited for (reordering) and, in the mix,
  * aligns the two channels.
  *
- * Not thread-safe per object: one struct rec / rec_mix is used by one
- * thread at a time. Different objects may be used from different threads.
+ * Threads
+ * -------
+ * The library starts, on first use, one writer thread (first rec_open or
+ * rec_mix_open) and one mixer thread per CPU up to 8 (first
+ * rec_mix_open); they live as long as the process. Do not fork() after
+ * that. Not thread-safe per object: one struct rec / rec_mix is used by
+ * one thread at a time; different objects may be used from different
+ * threads.
+ *
+ * Linking: modules/media/rec*.c with
+ *   pkg-config --cflags --libs opus ogg libavformat libavcodec libavutil libcrypto
+ * and -lpthread (REC_SRC, REC_CFLAGS, REC_LIBS in the Makefile).
  */
 #ifndef REC_H
 #define REC_H
