@@ -41,6 +41,20 @@ fuzz_done(const char *path, int rc, const struct rec_info *info)
 	unlink(path);
 }
 
+/* libFuzzer may exit in the middle of an input: leave nothing in /tmp. */
+static void
+fuzz_cleanup(void)
+{
+	char	part[80];
+	int	k;
+
+	for (k = 0; k < 3; k++) {
+		unlink(paths[k]);
+		snprintf(part, sizeof(part), "%s.part", paths[k]);
+		unlink(part);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(paths[0], sizeof(paths[0]), "/tmp/fuzz_rec.%d.ogg", (int)getpid());
 		snprintf(paths[1], sizeof(paths[1]), "/tmp/fuzz_rec.%d.webm", (int)getpid());
 		snprintf(paths[2], sizeof(paths[2]), "/tmp/fuzz_rec.%d.mix.ogg", (int)getpid());
+		atexit(fuzz_cleanup);
 	}
 	for (k = 0; k < 3; k++) {
 		unlink(paths[k]);
