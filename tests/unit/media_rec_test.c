@@ -198,10 +198,19 @@ test_opus(void)
 		order[i] = i;
 	order[40] = 41;
 	order[41] = 40;
+	for (k = 60; k < 70; k++)	/* 60 comes 200 ms late, after 70 */
+		order[k] = k + 1;
+	order[70] = 60;
 	for (k = 0; k < 150; k++) {
 		i = order[k];
 		if (i == 20)
 			continue;
+		if (i == 60) {
+			n = rtp(b, 111, (uint16_t)(seq0 + i), ts0 + (uint32_t)(i * FRAME), 0x1234, 0,
+			    enc[i], (size_t)lens[i]);
+			bad += rec_rtp(r, b, n, 1000000 + (uint64_t)k * 20000) == -1 ? 100000 : 0;
+			continue;
+		}
 		t = 1000000 + (uint64_t)k * 20000 + (i >= 100 ? 2000000 : 0);
 		n = rtp(b, 111, (uint16_t)(seq0 + i), ts0 + (uint32_t)(i * FRAME + (i >= 100 ? 2 * RATE : 0)),
 		    0x1234, 0, enc[i], (size_t)lens[i]);
@@ -216,11 +225,12 @@ test_opus(void)
 			bad += rec_rtp(r, b, n, t) == -1 ? 10000 : 0;
 		}
 	}
-	CHECK(bad == 11100, "opus: duplicate, garbage and a foreign payload type refused; the rest taken");
+	CHECK(bad == 111100, "opus: duplicate, garbage, a foreign payload type and a packet 200 ms "
+	    "late refused; the rest (reordered within 60 ms) taken");
 	CHECK(rec_close(r, &info) == 0, "opus: rec_close");
-	CHECK(info.duration_ms == 5000, "opus: duration = wall time (5000 ms) with a lost packet and a 2 s gap");
-	CHECK(info.packets == 149 && info.lost == 1, "opus: 149 packets used, 1 lost");
-	CHECK(info.dropped == 3, "opus: 3 packets dropped (duplicate, garbage, payload type)");
+	CHECK(info.duration_ms == 5000, "opus: duration = wall time (5000 ms) with lost packets and a 2 s gap");
+	CHECK(info.packets == 148 && info.lost == 2, "opus: 148 packets used, 2 lost (one never sent, one too late)");
+	CHECK(info.dropped == 4, "opus: 4 packets dropped (duplicate, garbage, payload type, late)");
 	check_file(path, &info, "opus");
 
 	got = opus_read_all(path, &pcm, &ch);
