@@ -448,7 +448,13 @@ rec_mix_rtp(struct rec_mix *m, int channel, const uint8_t *pkt, size_t len,
 	m->q_in += need;
 	atomic_store_explicit(&m->q_pub, m->q_in, memory_order_release);
 
-	pthread_mutex_lock(&w->lock);
+	/*
+	 * Never wait for the lock: if the mixer thread holds it (and was
+	 * descheduled meanwhile) the next packet schedules the mix, and
+	 * rec_mix_close() processes whatever is left.
+	 */
+	if (pthread_mutex_trylock(&w->lock) != 0)
+		return (0);
 	if (!m->queued && !m->running) {
 		m->queued = 1;
 		m->next = NULL;
@@ -471,6 +477,7 @@ rec_mix_close(struct rec_mix *m, struct rec_info *info)
 		info = &tmp;
 	memset(info, 0, sizeof(*info));
 	rec_mix_wait(m);
+	rec_mix_process(m);		/* anything never scheduled */
 	for (i = 0; i < 2; i++)
 		rec_jb_drain(&m->ch[i].jb);
 	total = m->horizon[0] > m->horizon[1] ? m->horizon[0] : m->horizon[1];

@@ -61,6 +61,21 @@ lat_add(double us)
 	lat[nlat++] = us;
 }
 
+/* Resident memory of the process in kB. */
+static long
+rss_kb(void)
+{
+	FILE	*fp = fopen("/proc/self/statm", "r");
+	long	 size = 0, res = 0;
+
+	if (fp != NULL) {
+		if (fscanf(fp, "%ld %ld", &size, &res) != 2)
+			res = 0;
+		fclose(fp);
+	}
+	return (res * (sysconf(_SC_PAGESIZE) / 1024));
+}
+
 static int
 cmpd(const void *a, const void *b)
 {
@@ -145,9 +160,11 @@ bench_opus(const char *dir, int streams, int secs)
 	uint8_t		 b[1500];
 	char		 path[512], err[128];
 	uint64_t	 t, bytes = 0;
+	long		 rss0;
 	size_t		 n;
 	int		 s, i;
 
+	rss0 = rss_kb();
 	for (s = 0; s < streams; s++) {
 		snprintf(path, sizeof(path), "%s/o%d.ogg", dir, s);
 		if ((r[s] = rec_open(path, REC_OPUS_OGG, err, sizeof(err))) == NULL) {
@@ -168,6 +185,7 @@ bench_opus(const char *dir, int streams, int secs)
 		}
 	}
 	lat_report("rec_opus_write", total, (double)streams * secs * 50, "us/packet");
+	printf("rec_opus_memory: %ld kB/recording\n", (rss_kb() - rss0) / streams);
 	for (s = 0; s < streams; s++) {
 		t = now_ns();
 		if (rec_close(r[s], &info) != 0) {
@@ -194,10 +212,12 @@ bench_vp8(const char *dir, int streams, int secs)
 	uint64_t	 t;
 	size_t		 n;
 	uint16_t	*seq = calloc((size_t)streams, sizeof(*seq));
+	long		 rss0;
 	int		 s, f, k;
 
 	for (k = 0; k < (int)sizeof(pl); k++)
 		pl[k] = (uint8_t)rand();
+	rss0 = rss_kb();
 	for (s = 0; s < streams; s++) {
 		snprintf(path, sizeof(path), "%s/v%d.webm", dir, s);
 		if ((r[s] = rec_open(path, REC_VP8_WEBM, err, sizeof(err))) == NULL) {
@@ -226,6 +246,7 @@ bench_vp8(const char *dir, int streams, int secs)
 		}
 	}
 	lat_report("rec_vp8_write", total, (double)streams * secs * 30, "us/frame");
+	printf("rec_vp8_memory: %ld kB/recording\n", (rss_kb() - rss0) / streams);
 	for (s = 0; s < streams; s++) {
 		t = now_ns();
 		if (rec_close(r[s], &info) != 0) {
@@ -264,9 +285,11 @@ bench_mix(const char *dir, int mixes, int secs)
 	uint8_t		  b[1500];
 	char		  path[512], err[128];
 	uint64_t	  t, dropped = 0;
+	long		  rss0;
 	size_t		  n;
 	int		  s, i, c;
 
+	rss0 = rss_kb();
 	for (s = 0; s < mixes; s++) {
 		snprintf(path, sizeof(path), "%s/m%d.ogg", dir, s);
 		if ((m[s] = rec_mix_open(path, err, sizeof(err))) == NULL) {
@@ -298,6 +321,7 @@ bench_mix(const char *dir, int mixes, int secs)
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 	}
 	lat_report("rec_mix_enqueue", total, (double)mixes * secs * 50, "us/20ms");
+	printf("rec_mix_memory: %ld kB/mix\n", (rss_kb() - rss0) / mixes);
 	for (s = 0; s < mixes; s++) {
 		t = now_ns();
 		if (rec_mix_close(m[s], &info) != 0) {
