@@ -70,7 +70,6 @@ rec_ogg_init(struct rec_ogg *o, struct rec_file *f, int channels, unsigned presk
 
 	memset(o, 0, sizeof(*o));
 	o->f = f;
-	o->channels = channels;
 	o->preskip = preskip;
 	ogg_stream_init(&o->os, (int)(arc4random() & 0x7fffffff));
 
@@ -96,7 +95,6 @@ rec_ogg_init(struct rec_ogg *o, struct rec_file *f, int channels, unsigned presk
 	rec_ogg_le32(tags + 12 + vlen, 0);
 	rec_ogg_submit(o, tags, sizeof(tags), 0, 0, 0);
 	o->granule = 0;
-	o->headers = 1;
 }
 
 void

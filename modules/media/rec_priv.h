@@ -67,9 +67,7 @@ void	rec_jb_drain(struct rec_jb *);
 struct rec_ogg {
 	ogg_stream_state	 os;
 	struct rec_file		*f;
-	int			 channels;
 	unsigned		 preskip;
-	int			 headers;
 	int			 have_pending;
 	int64_t			 pending_granule;
 	size_t			 pending_len;
