@@ -18,6 +18,10 @@ CFLAGS	+= -std=gnu11 -O2 -g -fPIC $(WARN) $(SANFLAGS) -I$(BUILD) -Iapp \
 	   -I/usr/include/postgresql $(KORE_FEATURES)
 LDFLAGS	+= $(SANFLAGS)
 LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lcurl -lm -lmagic -lzip -ljansson -lcrypto
+# Call recording library (modules/media/rec*.c, see rec.h), linked into the media relay.
+REC_SRC	= $(wildcard modules/media/rec*.c)
+REC_CFLAGS = $(shell pkg-config --cflags opus ogg libavformat 2>/dev/null)
+REC_LIBS = $(shell pkg-config --libs opus ogg libavformat libavcodec libavutil libcrypto 2>/dev/null) -lpthread
 
 APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c app/hub.c \
 	  app/page.c app/ops.c app/util.c app/totp.c app/wauth.c app/widget.c app/wmail.c \
