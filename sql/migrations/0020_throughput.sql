@@ -13,12 +13,94 @@
 --
 -- Input: a JSON array of {t, u, a, r, conv, kind, sender, client, body,
 -- subject}; output: one row per item, by its index in the array, with either
--- the stored message frame or the error's SQLSTATE, message and hint.
+-- the stored message frame (and whether it put the chat in a queue) or the
+-- error's SQLSTATE, message and hint.
+-- One send, as vb_message_post (0012), also saying whether this message put
+-- the chat in a queue: the hub then runs a routing pass for the organisation.
+CREATE FUNCTION vb_message_post_x(p_conv bigint, p_kind text, p_sender bigint, p_client text,
+    p_body text, p_subject bigint, OUT frame jsonb, OUT enqueued boolean) LANGUAGE plpgsql AS $$
+DECLARE c conversations; m messages; q bigint; subj subjects;
+BEGIN
+	enqueued := false;
+	SELECT * INTO c FROM conversations WHERE id = p_conv FOR UPDATE;
+	IF NOT FOUND THEN PERFORM vb_fail(404, 'not_found', 'No such conversation'); END IF;
+	IF p_kind = 'customer' AND c.customer_id <> p_sender THEN
+		PERFORM vb_fail(404, 'not_found', 'No such conversation');
+	END IF;
+	IF p_kind = 'staff' AND NOT EXISTS (SELECT 1 FROM conversation_staff
+	    WHERE conversation_id = p_conv AND user_id = p_sender)
+	    AND NOT ('console.supervisor' = ANY (vb_perms_of(p_sender))) THEN
+		PERFORM vb_fail(403, 'forbidden', 'You are not in this conversation');
+	END IF;
+	SELECT * INTO m FROM messages WHERE conversation_id = p_conv AND client_id = p_client;
+	IF FOUND THEN
+		frame := vb_message_json(m);
+		RETURN;
+	END IF;
+	IF c.status = 'closed' THEN
+		PERFORM vb_fail(409, 'closed', 'This conversation has ended');
+	END IF;
+	IF p_subject IS NOT NULL THEN
+		IF p_kind <> 'customer' THEN
+			PERFORM vb_fail(422, 'invalid_subject', 'Only the customer chooses a subject');
+		END IF;
+		SELECT * INTO subj FROM subjects WHERE id = p_subject AND tenant_id = c.tenant_id
+		    AND site_id = c.site_id;
+		IF NOT FOUND OR (c.subject_id IS NULL AND NOT subj.active) THEN
+			PERFORM vb_fail(422, 'invalid_subject', 'This subject is not offered here');
+		END IF;
+	END IF;
+	m := vb_message_add(p_conv, p_kind, p_sender, p_client, p_body, NULL);
+	-- The customer's first words put the chat in its subject's queue, or
+	-- else in its site's default queue.
+	IF p_kind = 'customer' AND c.routing = 'none' THEN
+		IF subj.id IS NOT NULL AND c.subject_id IS NULL THEN
+			UPDATE conversations SET subject_id = subj.id WHERE id = p_conv;
+			q := subj.queue_id;
+		ELSE
+			SELECT default_queue_id INTO q FROM sites WHERE id = c.site_id;
+		END IF;
+		IF q IS NOT NULL THEN
+			PERFORM vb_acd_enqueue(p_conv, q, 0, NULL);
+			enqueued := true;
+		END IF;
+	END IF;
+	frame := vb_message_json(m);
+END $$;
+
+CREATE OR REPLACE FUNCTION vb_message_post(p_conv bigint, p_kind text, p_sender bigint, p_client text,
+    p_body text, p_subject bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN (SELECT x.frame FROM vb_message_post_x(p_conv, p_kind, p_sender, p_client, p_body,
+	    p_subject) x);
+END $$;
+
+-- A customer writing again reopens a handled follow-up (A7). That was a
+-- trigger on messages, with its own UPDATE of the conversation for every
+-- customer message; the conversation's row is updated here anyway.
+CREATE OR REPLACE FUNCTION vb_message_add(p_conv bigint, p_kind text, p_sender bigint, p_client text,
+    p_body text, p_meta jsonb) RETURNS messages LANGUAGE plpgsql AS $$
+DECLARE seq bigint; m messages;
+BEGIN
+	IF p_kind = 'customer' THEN
+		UPDATE conversations SET last_seq = last_seq + 1, handled_at = NULL, handled_by = NULL
+		WHERE id = p_conv RETURNING last_seq INTO seq;
+	ELSE
+		UPDATE conversations SET last_seq = last_seq + 1 WHERE id = p_conv
+		RETURNING last_seq INTO seq;
+	END IF;
+	INSERT INTO messages (conversation_id, seq, sender_kind, sender_id, client_id, body, meta)
+	VALUES (p_conv, seq, p_kind, p_sender, p_client, p_body, p_meta) RETURNING * INTO m;
+	RETURN m;
+END $$;
+
+DROP TRIGGER messages_followup_reopen ON messages;
+
 CREATE FUNCTION vb_message_post_batch(p jsonb)
 RETURNS TABLE (o_index int, o_frame text, o_seq bigint, o_queued boolean, o_state text,
     o_message text, o_hint text)
 LANGUAGE plpgsql AS $$
-DECLARE e jsonb; k bigint; f jsonb;
+DECLARE e jsonb; k bigint; f jsonb; q boolean; who text := '';
 BEGIN
 	IF jsonb_typeof(p) IS DISTINCT FROM 'array' THEN
 		RAISE EXCEPTION 'vb_message_post_batch: not an array';
@@ -28,19 +110,22 @@ BEGIN
 		o_index := k - 1;
 		o_frame := NULL; o_seq := NULL; o_queued := NULL;
 		o_state := NULL; o_message := NULL; o_hint := NULL;
-		PERFORM set_config('vb.tenant_id', coalesce(e->>'t', ''), true),
-		    set_config('vb.user_id', coalesce(e->>'u', ''), true),
-		    set_config('vb.addr', coalesce(e->>'a', ''), true),
-		    set_config('vb.request_id', coalesce(e->>'r', ''), true);
+		-- Most neighbours in a batch share the organisation, the user and
+		-- the address: the settings change only when those do.
+		IF who IS DISTINCT FROM concat_ws('|', e->>'t', e->>'u', e->>'a') THEN
+			who := concat_ws('|', e->>'t', e->>'u', e->>'a');
+			PERFORM set_config('vb.tenant_id', coalesce(e->>'t', ''), true),
+			    set_config('vb.user_id', coalesce(e->>'u', ''), true),
+			    set_config('vb.addr', coalesce(e->>'a', ''), true),
+			    set_config('vb.request_id', coalesce(e->>'r', ''), true);
+		END IF;
 		BEGIN
-			f := vb_message_post((e->>'conv')::bigint, e->>'kind', (e->>'sender')::bigint,
-			    e->>'client', e->>'body', (e->>'subject')::bigint);
+			SELECT x.frame, x.enqueued INTO f, q FROM vb_message_post_x((e->>'conv')::bigint,
+			    e->>'kind', (e->>'sender')::bigint, e->>'client', e->>'body',
+			    (e->>'subject')::bigint) x;
 			o_frame := f::text;
 			o_seq := (f->>'seq')::bigint;
-			IF e->>'kind' = 'customer' THEN
-				SELECT c.routing = 'queued' INTO o_queued FROM conversations c
-				WHERE c.id = (e->>'conv')::bigint;
-			END IF;
+			o_queued := q;
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS o_state = RETURNED_SQLSTATE, o_message = MESSAGE_TEXT,
 			    o_hint = PG_EXCEPTION_HINT;
@@ -49,7 +134,9 @@ BEGIN
 	END LOOP;
 END $$;
 
-GRANT EXECUTE ON FUNCTION vb_message_post_batch(jsonb) TO vb_app;
+GRANT EXECUTE ON FUNCTION vb_message_post_batch(jsonb), vb_message_post_x(bigint, text, bigint, text, text, bigint),
+    vb_message_post(bigint, text, bigint, text, text, bigint),
+    vb_message_add(bigint, text, bigint, text, text, jsonb) TO vb_app;
 
 -- Routing speed, part 2 (issue 3: 1,000 routing decisions per second).
 --
