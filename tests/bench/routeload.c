@@ -233,7 +233,7 @@ main(int argc, char **argv)
 {
 	pthread_t	*th, wd;
 	double		 t0, t1;
-	int		 i, routers, accepters = 8;
+	int		 i, routers, accepters = 16;
 
 	if (argc != 6 && argc != 7) {
 		fprintf(stderr, "usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS [ACCEPTERS]\n");
