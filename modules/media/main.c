@@ -87,12 +87,25 @@ main_set_kbps(const char *v)
 	return (0);
 }
 
+static int
+main_set_consent(const char *v)
+{
+	char	*end;
+	long	 n = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || n < 2 || n > 300)
+		return (-1);
+	media.conf.consent_us = (uint64_t)n * 1000000;
+	return (0);
+}
+
 static const struct main_key main_keys[] = {
 	{ "port",	"VB_MEDIA_PORT",	main_set_port },
 	{ "bind",	"VB_MEDIA_BIND",	main_set_bind },
 	{ "address",	"VB_MEDIA_ADDR",	main_set_addr },
 	{ "socket",	"VB_MEDIA_SOCK",	main_set_sock },
 	{ "max_kbps",	"VB_MEDIA_MAX_KBPS",	main_set_kbps },
+	{ "consent_s",	"VB_MEDIA_CONSENT_S",	main_set_consent },
 	{ NULL,		NULL,			NULL },
 };
 
@@ -140,6 +153,7 @@ main_conf(const char *file)
 	snprintf(media.conf.bind, sizeof(media.conf.bind), "0.0.0.0");
 	snprintf(media.conf.addr, sizeof(media.conf.addr), "127.0.0.1");
 	media.conf.max_bps = 2500000;
+	media.conf.consent_us = 30ULL * 1000000;
 	v = getenv("VB_VAR");
 	snprintf(media.conf.sock, sizeof(media.conf.sock), "%s/run/media.sock",
 	    v != NULL && *v != '\0' ? v : "var");

@@ -35,7 +35,6 @@
 #define MEDIA_BUF		2048	/* one datagram, with room for tags */
 #define MEDIA_RING		256	/* retransmission slots, power of 2 */
 #define MEDIA_RING_PKT		1300
-#define MEDIA_CONSENT_US	(30ULL * 1000000)
 #define MEDIA_RTCP_US		(1000000ULL)
 #define MEDIA_PLI_MIN_US	(300000ULL)
 
@@ -151,6 +150,7 @@ struct media_conf {
 	char		 addr[64];	/* advertised in candidates */
 	char		 sock[256];
 	uint64_t	 max_bps;
+	uint64_t	 consent_us;	/* RFC 7675 timeout */
 };
 
 struct media {

@@ -857,7 +857,7 @@ peer_tick(struct peer *p, uint64_t now)
 		}
 		peer_dtls_out(p, (struct sockaddr *)&a->sa, a->len);
 	}
-	if (p->sel >= 0 && now - p->addrs[p->sel].last_us > MEDIA_CONSENT_US) {
+	if (p->sel >= 0 && now - p->addrs[p->sel].last_us > media.conf.consent_us) {
 		peer_disconnect(p, "consent");
 		return;
 	}
