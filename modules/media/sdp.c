@@ -295,7 +295,7 @@ sdp_choose(struct sdp_media *m)
 		m->codec = SDP_CODEC_OPUS;
 		m->pt = m->opus_pt;
 		m->clock = 48000;
-		snprintf(m->fmtp, sizeof(m->fmtp), "%s", m->opus_fmtp);
+		memcpy(m->fmtp, m->opus_fmtp, sizeof(m->fmtp));
 	} else if (m->kind == SDP_VIDEO && m->vp8_pt >= 0) {
 		m->codec = SDP_CODEC_VP8;
 		m->pt = m->vp8_pt;
@@ -305,7 +305,7 @@ sdp_choose(struct sdp_media *m)
 		m->codec = SDP_CODEC_H264;
 		m->pt = m->h264_pt;
 		m->clock = 90000;
-		snprintf(m->fmtp, sizeof(m->fmtp), "%s", m->h264_fmtp);
+		memcpy(m->fmtp, m->h264_fmtp, sizeof(m->fmtp));
 	}
 }
 
