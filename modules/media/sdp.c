@@ -131,10 +131,12 @@ sdp_m_line(struct sdp_ctx *c, char *v)
 	m = &c->o->m[c->o->nmedia++];
 	memset(m, 0, sizeof(*m));
 	m->opus_pt = m->vp8_pt = m->h264_pt = m->pt = -1;
+	/* Echoed in a rejecting answer: visible characters only. */
 	if (sdp_copy(m->type, sizeof(m->type), type) == -1 ||
 	    sdp_copy(m->proto, sizeof(m->proto), proto) == -1 ||
 	    sdp_copy(m->fmt0, sizeof(m->fmt0), fmt) == -1 ||
-	    sdp_uint(port, 65535, &n) == -1)
+	    sdp_token_chars(type) == -1 || sdp_token_chars(proto) == -1 ||
+	    sdp_token_chars(fmt) == -1 || sdp_uint(port, 65535, &n) == -1)
 		return (sdp_fail(c, "bad m-line"));
 	m->port = (int)n;
 	if (strcmp(type, "audio") == 0)
@@ -186,7 +188,8 @@ sdp_fmtp(struct sdp_ctx *c, char *v)
 	    (params = strchr(v, ' ')) == NULL)
 		return (sdp_fail(c, "bad a=fmtp"));
 	params++;
-	if (strlen(params) >= sizeof(m->fmtp))
+	/* Echoed in the answer: printable and short, or ignored. */
+	if (strlen(params) >= sizeof(m->fmtp) || sdp_token_chars(params) == -1)
 		return (0);
 	if ((int)pt == m->opus_pt) {
 		snprintf(m->opus_fmtp, sizeof(m->opus_fmtp), "%s", params);
