@@ -91,29 +91,40 @@ async function freeUdpPort() {
 // What each page runs: a PeerConnection with one audio and one video
 // transceiver (fake devices), remote tracks on <audio>/<video> elements.
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>relay</title></head>
-<body><video id="v" autoplay muted playsinline></video><audio id="a" autoplay></audio>
+<body>
 <script type="module">
 window.setup = async () => {
 	const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
 	window.pc = pc;
 	const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240, frameRate: 15 } });
 	for (const t of s.getTracks()) pc.addTransceiver(t, { direction: 'sendrecv', streams: [s] });
-	const remote = new MediaStream();
+	// Every remote track plays: audio is only counted when it is played.
 	pc.ontrack = (e) => {
-		remote.addTrack(e.track);
-		document.getElementById('v').srcObject = remote;
-		document.getElementById('a').srcObject = remote;
+		const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
+		el.autoplay = true;
+		el.muted = e.track.kind === 'video';
+		el.srcObject = new MediaStream([e.track]);
+		document.body.append(el);
 	};
 	const o = await pc.createOffer();
 	await pc.setLocalDescription(o);
 	return o.sdp;
 };
 window.answer = (sdp) => window.pc.setRemoteDescription({ type: 'answer', sdp });
+// A new offer: after an ICE restart, or with one more receive-only audio m-line.
+window.reoffer = async ({ restart = false, addAudio = false } = {}) => {
+	if (addAudio) window.pc.addTransceiver('audio', { direction: 'recvonly' });
+	if (restart) window.pc.restartIce();
+	const o = await window.pc.createOffer();
+	await window.pc.setLocalDescription(o);
+	return o.sdp;
+};
 window.stats = async () => {
-	const out = { video: null, audio: null, state: window.pc.connectionState };
+	const out = { video: null, audio: null, state: window.pc.connectionState, mids: {} };
 	(await window.pc.getStats()).forEach((r) => {
 		if (r.type === 'inbound-rtp' && r.kind === 'video') out.video = { frames: r.framesDecoded || 0, packets: r.packetsReceived, lost: r.packetsLost, width: r.frameWidth, keyFrames: r.keyFramesDecoded, nacks: r.nackCount, plis: r.pliCount };
-		if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audio = { samples: r.totalSamplesReceived || 0, packets: r.packetsReceived, energy: r.totalAudioEnergy };
+		if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.mid === '0') out.audio = { samples: r.totalSamplesReceived || 0, packets: r.packetsReceived, energy: r.totalAudioEnergy };
+		if (r.type === 'inbound-rtp') out.mids[r.mid] = { kind: r.kind, packets: r.packetsReceived, samples: r.totalSamplesReceived, frames: r.framesDecoded, ssrc: r.ssrc };
 		if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') out.rtt = r.currentRoundTripTime, out.outBitrate = r.availableOutgoingBitrate;
 		if (r.type === 'transport') out.dtls = r.dtlsState, out.srtpCipher = r.srtpCipher, out.tls = r.tlsVersion;
 	});
@@ -242,9 +253,13 @@ test('two browsers call each other through the relay', async () => {
 	const agent = st.rooms[0].participants.find((p) => p.participant === 'agent');
 	assert.equal(agent.state, 'connected');
 	assert.equal(agent.srtp, 'AEAD_AES_128_GCM');
-	assert.match(agent.address, /^127\.0\.0\.1:\d+$/);
-	assert.ok(agent.tracks[1].in.packets > 50, 'video received from the agent');
-	assert.ok(agent.tracks[1].out.packets > 50, 'video sent to the agent');
+	assert.match(agent.address, /^\d+\.\d+\.\d+\.\d+:\d+$/, 'the selected address');
+	assert.ok(agent.tracks[1].in.packets > 10, 'video received from the agent');
+	assert.ok(agent.tracks[1].out.packets > 10, 'video sent to the agent');
+	assert.equal(agent.tracks[1].in.ssrc, agent.tracks[1].in.ssrc >>> 0);
+	// REMB: the browsers' bandwidth estimate is allowed up to max_kbps.
+	assert.ok(a.outBitrate >= 1000000 && c.outBitrate >= 1000000,
+	    `outgoing bitrate estimate ${a.outBitrate} / ${c.outBitrate}`);
 	assert.equal(agent.tracks[1].out.source.participant, 'customer');
 });
 
@@ -313,6 +328,53 @@ test('switching the source of a stream keeps the decoder going', async () => {
 	const cust = st.rooms[0].participants.find((p) => p.participant === 'customer');
 	assert.ok(cust.tracks.every((t) => t.out.source === null || t.out.source.participant !== 'supervisor'),
 	    'the customer receives nothing from the supervisor');
+	await ctl.ok('participant.remove', { room: 'call', participant: 'supervisor' });
+	await pages.supervisor.ctx.close();
+	delete pages.supervisor;
+});
+
+test('an ICE restart gets new credentials and the call goes on', async () => {
+	const before = await stats('agent');
+	const old = (await ctl.ok('stats', { room: 'call' })).rooms[0].participants
+	    .find((p) => p.participant === 'agent');
+	const offer = await pages.agent.page.evaluate(() => window.reoffer({ restart: true }));
+	const r = await ctl.ok('participant.update', { room: 'call', participant: 'agent', offer });
+	assert.equal(r.ice_restart, true);
+	await pages.agent.page.evaluate((sdp) => window.answer(sdp), r.answer);
+	const s = await flowing('agent', before.video.frames, before.audio.samples);
+	assert.equal(s.state, 'connected');
+	await flowing('customer');
+	const now = (await ctl.ok('stats', { room: 'call' })).rooms[0].participants
+	    .find((p) => p.participant === 'agent');
+	assert.equal(now.state, 'connected');
+	assert.equal(now.tracks[1].out.ssrc, old.tracks[1].out.ssrc, 'our SSRC did not change');
+});
+
+test('whisper: a second audio m-line on the agent carries the supervisor, the customer never does', async () => {
+	await join('supervisor');
+	await ctl.event((e) => e.event === 'participant.connected' && e.participant === 'supervisor');
+	const offer = await pages.agent.page.evaluate(() => window.reoffer({ addAudio: true }));
+	const r = await ctl.ok('participant.update', { room: 'call', participant: 'agent', offer });
+	assert.equal(r.ice_restart, false);
+	assert.match(r.answer, /a=mid:2\r\na=sendonly/);
+	await pages.agent.page.evaluate((sdp) => window.answer(sdp), r.answer);
+	await ctl.ok('forward.set', { room: 'call', rules: [
+		{ to: 'agent', mid: '2', from: 'supervisor', from_mid: '0' },
+	] });
+	const end = Date.now() + 20000;
+	let s;
+	do {
+		await sleep(300);
+		s = await stats('agent');
+	} while (!(s.mids['2']?.samples > 48000) && Date.now() < end);
+	assert.ok(s.mids['2']?.samples > 48000, `agent hears the supervisor: ${JSON.stringify(s.mids)}`);
+	const st = await ctl.ok('stats', { room: 'call' });
+	const cust = st.rooms[0].participants.find((p) => p.participant === 'customer');
+	assert.ok(cust.tracks.every((t) => t.out.source?.participant !== 'supervisor'),
+	    'the customer receives nothing from the supervisor');
+	const c = await stats('customer');
+	assert.deepEqual(Object.keys(c.mids).sort(), ['0', '1'], 'the customer has only its two m-lines');
+	await ctl.ok('forward.set', { room: 'call', rules: [{ to: 'agent', mid: '2', from: null }] });
 });
 
 test('a browser that goes away is reported, the others keep going', async () => {
