@@ -132,7 +132,42 @@ window.stats = async () => {
 };
 </script></body></html>`;
 
-let server, ORIGIN;
+let server, ORIGIN, proxy;
+
+// A UDP hop between the agent's browser and the relay (the agent's answer
+// names it as the relay's candidate). It can copy and replay what the
+// browser sent, from the address the relay knows, and drop some of the
+// relay's video packets on their way to the browser.
+async function udpProxy(target) {
+	const front = dgram.createSocket('udp4');
+	await new Promise((r) => front.bind(0, '127.0.0.1', r));
+	const p = { port: front.address().port, captured: [], dropEvery: 0, dropped: 0, back: null, seen: 0 };
+	front.on('message', (msg, from) => {
+		if (!p.back) {
+			p.back = dgram.createSocket('udp4');
+			p.back.bind(0, '127.0.0.1');
+			p.back.on('message', (m) => {
+				// SRTP keeps the RTP header in clear: payload type 96 is VP8.
+				if (p.dropEvery && m[0] >= 128 && m[0] <= 191 && (m[1] & 0x7f) === 96 &&
+				    ++p.seen % p.dropEvery === 0) {
+					p.dropped++;
+					return;
+				}
+				front.send(m, from.port, from.address);
+			});
+		}
+		if (msg[0] >= 128 && msg[0] <= 191 && p.captured.length < 300)
+			p.captured.push(Buffer.from(msg));
+		p.back.send(msg, target, '127.0.0.1');
+	});
+	p.replay = async () => {
+		for (const m of p.captured)
+			await new Promise((r) => p.back.send(m, target, '127.0.0.1', r));
+		return p.captured.length;
+	};
+	p.close = () => { front.close(); p.back?.close(); };
+	return p;
+}
 
 before(async () => {
 	dir = mkdtempSync(path.join(tmpdir(), 'vbmedia-'));
@@ -164,6 +199,7 @@ before(async () => {
 after(async () => {
 	await browser?.close();
 	server?.close();
+	proxy?.close();
 	ctl?.sock.end();
 	if (relay && relay.exitCode === null) {
 		relay.kill('SIGTERM');
@@ -172,7 +208,7 @@ after(async () => {
 	rmSync(dir, { recursive: true, force: true });
 });
 
-async function join(name) {
+async function join(name, { viaProxy = false } = {}) {
 	const ctx = await browser.newContext();
 	const page = await ctx.newPage();
 	page.on('pageerror', (e) => console.log(name, 'pageerror', e.message));
@@ -181,6 +217,8 @@ async function join(name) {
 	const r = await ctl.ok('participant.add', { room: 'call', participant: name, offer });
 	assert.match(r.answer, /a=ice-lite/);
 	assert.match(r.answer, /a=setup:passive/);
+	if (viaProxy)
+		r.answer = r.answer.replaceAll(`127.0.0.1 ${mediaPort} typ host`, `127.0.0.1 ${proxy.port} typ host`);
 	await page.evaluate((sdp) => window.answer(sdp), r.answer);
 	pages[name] = { ctx, page };
 	return page;
@@ -231,7 +269,8 @@ test('control errors are answered with the request id and change nothing', async
 });
 
 test('two browsers call each other through the relay', async () => {
-	await join('agent');
+	proxy = await udpProxy(mediaPort);
+	await join('agent', { viaProxy: true });
 	await join('customer');
 	await ctl.ok('forward.set', { room: 'call', rules: [
 		{ to: 'agent', mid: '0', from: 'customer', from_mid: '0' },
@@ -303,6 +342,36 @@ test('garbage, truncated STUN, bad integrity, DTLS and SRTP from strangers chang
 	await flowing('customer');
 });
 
+test('replayed SRTP from the participant\'s own address is refused, the call goes on', async () => {
+	const before = await stats('agent');
+	const agentRx = async () => (await ctl.ok('stats', { room: 'call' })).rooms[0].participants
+	    .find((p) => p.participant === 'agent').rx;
+	const rx0 = await agentRx();
+	const n = await proxy.replay();
+	assert.ok(n >= 100, `${n} packets replayed`);
+	await sleep(500);
+	const rx1 = await agentRx();
+	assert.ok(rx1.dropped - rx0.dropped >= n, `replays dropped: ${rx1.dropped - rx0.dropped} of ${n}`);
+	assert.equal(relay.exitCode, null);
+	await flowing('customer');
+	await flowing('agent', before.video.frames, before.audio.samples);
+});
+
+test('lost video packets are resent from the relay\'s buffer when the browser asks (NACK)', async () => {
+	const before = await stats('agent');
+	proxy.dropEvery = 15;
+	await sleep(4000);
+	proxy.dropEvery = 0;
+	const s = await flowing('agent', before.video.frames, before.audio.samples);
+	const st = await ctl.ok('stats', { room: 'call' });
+	const out = st.rooms[0].participants.find((p) => p.participant === 'agent').tracks[1].out;
+	assert.ok(proxy.dropped > 5, `${proxy.dropped} dropped`);
+	assert.ok(s.video.nacks > before.video.nacks, 'the browser sent NACKs');
+	assert.ok(out.nacks > 0 && out.retransmits > 0, `relay answered: ${JSON.stringify(out)}`);
+	assert.ok(s.video.lost - before.video.lost < proxy.dropped, `loss repaired: ${s.video.lost - before.video.lost} of ${proxy.dropped} still lost`);
+	console.log(`NACK: ${proxy.dropped} dropped, browser NACKs ${s.video.nacks - before.video.nacks}, relay retransmits ${out.retransmits}, still lost ${s.video.lost - before.video.lost}`);
+});
+
 test('switching the source of a stream keeps the decoder going', async () => {
 	await join('supervisor');
 	await ctl.event((e) => e.event === 'participant.connected' && e.participant === 'supervisor');
@@ -348,6 +417,8 @@ test('an ICE restart gets new credentials and the call goes on', async () => {
 	    .find((p) => p.participant === 'agent');
 	assert.equal(now.state, 'connected');
 	assert.equal(now.tracks[1].out.ssrc, old.tracks[1].out.ssrc, 'our SSRC did not change');
+	// The new answer names the relay itself, not the test's UDP hop.
+	assert.notEqual(now.address, old.address, 'the restarted ICE moved to the new path');
 });
 
 test('whisper: a second audio m-line on the agent carries the supervisor, the customer never does', async () => {
