@@ -83,6 +83,7 @@ struct track {
 	struct peer		*src;
 	int			 src_track;
 	struct rtp_rewrite	 rw;
+	int			 wait_key;	/* video: hold until a key frame */
 	uint32_t		 out_packets, out_octets;
 	uint64_t		 out_bytes;
 	struct ring_slot	*ring;		/* video only */

@@ -628,16 +628,25 @@ peer_forward(struct track *t, const uint8_t *pkt, size_t len,
 	struct ring_slot	*r;
 	uint8_t			*slot;
 	size_t			 n;
-	int			 i;
+	int			 i, key = 0;
 
 	if (len + SEC_MAX_TRAILER > MEDIA_BUF)
 		return;
+	if (t->codec == SDP_CODEC_VP8)
+		key = rtp_vp8_keyframe(pkt + h->hdrlen, h->paylen);
+	else if (t->codec == SDP_CODEC_H264)
+		key = rtp_h264_keyframe(pkt + h->hdrlen, h->paylen);
 	for (i = 0; i < t->nsubs; i++) {
 		s = &t->subs[i];
 		q = s->peer;
 		qt = &q->tracks[s->track];
 		if (!peer_sendable(q) || !sdp_receives(qt->dir))
 			continue;
+		if (qt->wait_key) {
+			if (!key)
+				continue;
+			qt->wait_key = 0;
+		}
 		slot = net_slot();
 		memcpy(slot, pkt, len);
 		if (rtp_rewrite(&qt->rw, slot, len, qt->out_ssrc, qt->pt,
@@ -750,7 +759,8 @@ peer_rtcp(struct peer *p, const uint8_t *pkt, size_t len, uint64_t now)
 		t->rfraction = ri.blocks[i].fraction;
 		t->rlost = ri.blocks[i].lost;
 		t->rjitter = ri.blocks[i].jitter;
-		if (ri.blocks[i].lsr != 0 && ri.blocks[i].lsr == t->sr_mid) {
+		/* LSR echoes one of our SRs: now - LSR - DLSR is the RTT. */
+		if (ri.blocks[i].lsr != 0 && t->sr_mid != 0) {
 			mid = (uint32_t)(peer_ntp() >> 16);
 			rtt = mid - ri.blocks[i].lsr - ri.blocks[i].dlsr;
 			if (rtt < 0x80000000U)
@@ -848,6 +858,7 @@ void
 peer_tick(struct peer *p, uint64_t now)
 {
 	struct peer_addr	*a;
+	int			 i;
 
 	if (p->dtls.state == DTLS_HANDSHAKE && p->sel >= 0) {
 		a = &p->addrs[p->sel];
@@ -861,6 +872,12 @@ peer_tick(struct peer *p, uint64_t now)
 		peer_disconnect(p, "consent");
 		return;
 	}
+	/* Receivers still waiting for a key frame: ask again (rate limited). */
+	if (peer_sendable(p))
+		for (i = 0; i < p->ntracks; i++)
+			if (p->tracks[i].wait_key && p->tracks[i].src != NULL)
+				peer_pli(p->tracks[i].src, p->tracks[i].src_track,
+				    now);
 	if (p->state == PEER_CONNECTED && peer_sendable(p) &&
 	    now >= p->next_rtcp_us) {
 		p->next_rtcp_us = now + MEDIA_RTCP_US;

@@ -121,6 +121,8 @@ room_subscribe(struct peer *q, int qi, struct peer *p, int pi, char *err,
 	room_detach(q, qi);
 	qt->src = p;
 	qt->src_track = pi;
+	/* Video starts at a key frame: earlier frames could not decode. */
+	qt->wait_key = qt->kind == SDP_VIDEO;
 	pt->subs[pt->nsubs].peer = q;
 	pt->subs[pt->nsubs].track = qi;
 	pt->nsubs++;

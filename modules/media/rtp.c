@@ -270,3 +270,66 @@ rtp_stats_block(struct rtp_stats *s, uint32_t ssrc, uint64_t now_us,
 		b->dlsr = dl > 0xffffffffULL ? 0xffffffffU : (uint32_t)dl;
 	}
 }
+
+/*
+ * Does this VP8 payload (RFC 7741) start a key frame? The descriptor's S
+ * bit and partition 0 mark the start of a frame; the frame header's P
+ * bit is 0 on a key frame.
+ */
+int
+rtp_vp8_keyframe(const uint8_t *p, size_t len)
+{
+	size_t	off = 1;
+
+	if (len < 1 || (p[0] & 0x10) == 0 || (p[0] & 0x07) != 0)
+		return (0);
+	if (p[0] & 0x80) {			/* X: extension byte */
+		if (len < 2)
+			return (0);
+		off = 2;
+		if (p[1] & 0x80) {		/* I: picture id, 7 or 15 bits */
+			if (len <= off)
+				return (0);
+			off += (p[off] & 0x80) ? 2 : 1;
+		}
+		if (p[1] & 0x40)		/* L: TL0PICIDX */
+			off++;
+		if (p[1] & 0x30)		/* T or K: TID/KEYIDX */
+			off++;
+	}
+	if (off >= len)
+		return (0);
+	return ((p[off] & 0x01) == 0);
+}
+
+/*
+ * Does this H.264 payload (RFC 6184) start a key frame: an IDR slice or
+ * the SPS that precedes it, alone, in a STAP-A, or as the first fragment
+ * of an FU-A?
+ */
+int
+rtp_h264_keyframe(const uint8_t *p, size_t len)
+{
+	size_t		off, n;
+	uint8_t		t;
+
+	if (len < 1)
+		return (0);
+	t = p[0] & 0x1f;
+	if (t == 5 || t == 7)
+		return (1);
+	if (t == 24) {				/* STAP-A */
+		for (off = 1; off + 2 < len; off += 2 + n) {
+			n = ((size_t)p[off] << 8) | p[off + 1];
+			if (n == 0 || n > len - off - 2)
+				return (0);
+			t = p[off + 2] & 0x1f;
+			if (t == 5 || t == 7)
+				return (1);
+		}
+		return (0);
+	}
+	if (t == 28 && len >= 2)		/* FU-A: start bit, IDR */
+		return ((p[1] & 0x80) != 0 && (p[1] & 0x1f) == 5);
+	return (0);
+}

@@ -79,5 +79,7 @@ void	rtp_stats_update(struct rtp_stats *, uint16_t, uint32_t, uint64_t);
 void	rtp_stats_block(struct rtp_stats *, uint32_t, uint64_t,
 	    struct rtp_block *);
 uint32_t rtp_seq_lost(const struct rtp_stats *);
+int	rtp_vp8_keyframe(const uint8_t *, size_t);
+int	rtp_h264_keyframe(const uint8_t *, size_t);
 
 #endif

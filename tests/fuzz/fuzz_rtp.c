@@ -44,6 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (buf[1] & 0x80) != (data[1] & 0x80) || (buf[1] & 0x7f) != 96)
 			abort();
 	}
+	(void)rtp_vp8_keyframe(data + h.hdrlen, h.paylen);
+	(void)rtp_h264_keyframe(data + h.hdrlen, h.paylen);
 	rtp_stats_update(&st, h.seq, h.ts, now);
 	if ((h.seq & 63) == 0)
 		rtp_stats_block(&st, h.ssrc, now, &b);

@@ -230,10 +230,53 @@ test_rtcp(void)
 	CHECK(rtcp_build_rr(buf, 20, 1, blk, 2) == 0, "no room: nothing built");
 }
 
+static void
+test_keyframes(void)
+{
+	static const struct {
+		const char	*p;
+		size_t		 len;
+		int		 h264, key;
+		const char	*name;
+	} rows[] = {
+		{ "\x10\x50\x00", 3, 0, 1, "VP8: start of partition 0, P=0" },
+		{ "\x10\x51\x00", 3, 0, 0, "VP8: inter frame" },
+		{ "\x00\x50\x00", 3, 0, 0, "VP8: not the start of a frame" },
+		{ "\x11\x50\x00", 3, 0, 0, "VP8: partition 1" },
+		{ "\x90\x80\x81\x23\x50", 5, 0, 1, "VP8: 15-bit picture id" },
+		{ "\x90\xe0\x12\x05\x00\x50", 6, 0, 1,
+		    "VP8: picture id, TL0PICIDX, TID" },
+		{ "\x90\xe0\x12\x05\x00", 5, 0, 0, "VP8: descriptor only" },
+		{ "\x90\x80", 2, 0, 0, "VP8: truncated descriptor" },
+		{ "", 0, 0, 0, "VP8: empty" },
+		{ "\x65\x88", 2, 1, 1, "H.264: IDR slice" },
+		{ "\x67\x42", 2, 1, 1, "H.264: SPS" },
+		{ "\x41\x9a", 2, 1, 0, "H.264: non-IDR slice" },
+		{ "\x78\x00\x02\x67\x42\x00\x02\x68\xce", 9, 1, 1,
+		    "H.264: STAP-A with SPS" },
+		{ "\x78\x00\x02\x41\x42\x00\x02\x41\xce", 9, 1, 0,
+		    "H.264: STAP-A without one" },
+		{ "\x78\x00\x09\x67", 4, 1, 0, "H.264: STAP-A length past the end" },
+		{ "\x7c\x85", 2, 1, 1, "H.264: FU-A start of an IDR" },
+		{ "\x7c\x05", 2, 1, 0, "H.264: FU-A middle of an IDR" },
+		{ "\x7c", 1, 1, 0, "H.264: FU-A truncated" },
+	};
+	size_t	i;
+	int	k;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		k = rows[i].h264 ?
+		    rtp_h264_keyframe((const uint8_t *)rows[i].p, rows[i].len) :
+		    rtp_vp8_keyframe((const uint8_t *)rows[i].p, rows[i].len);
+		CHECK(k == rows[i].key, rows[i].name);
+	}
+}
+
 int
 main(void)
 {
 	test_parse();
+	test_keyframes();
 	test_rewrite();
 	test_stats();
 	test_rtcp();
