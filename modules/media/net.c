@@ -38,7 +38,7 @@ net_open(const char *bind_addr, int port)
 {
 	struct addrinfo	 hints, *res;
 	char		 ps[16];
-	int		 fd, on = 1, off = 0, sz = 4 * 1024 * 1024;
+	int		 fd, off = 0, sz = 4 * 1024 * 1024;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -53,7 +53,7 @@ net_open(const char *bind_addr, int port)
 		freeaddrinfo(res);
 		return (-1);
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* No SO_REUSEADDR: on UDP it would let a second relay share the port. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	/* "::" serves IPv4 too, as IPv4-mapped addresses. */
