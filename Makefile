@@ -68,6 +68,13 @@ $(BUILD)/vb-media: $(MEDIA_OBJ)
 	@echo "  LD  $@"
 	@$(CC) $(LDFLAGS) -o $@ $(MEDIA_OBJ) $(MEDIA_LIBS)
 
+# The relay's load generator (tests/bench/mediaload.c): real ICE, DTLS, SRTP.
+$(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/stun.c $(wildcard modules/media/*.h)
+	@mkdir -p $(BUILD)
+	@echo "  CC  $@"
+	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/mediaload.c \
+	    modules/media/sec.c modules/media/stun.c $(MEDIA_LIBS)
+
 # Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
 # must happen after deps has installed Kore (struct layouts depend on them).
 run: deps
