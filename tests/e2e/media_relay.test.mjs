@@ -119,6 +119,19 @@ window.reoffer = async ({ restart = false, addAudio = false } = {}) => {
 	await window.pc.setLocalDescription(o);
 	return o.sdp;
 };
+// Screen sharing: a send-only video m-line with getDisplayMedia (fake
+// capture), or a receive-only one to watch somebody's. Returns the new mid.
+window.addVideo = async (screen) => {
+	let t;
+	if (screen) {
+		const s = await navigator.mediaDevices.getDisplayMedia({ video: true });
+		t = window.pc.addTransceiver(s.getVideoTracks()[0], { direction: 'sendonly' });
+	} else
+		t = window.pc.addTransceiver('video', { direction: 'recvonly' });
+	const o = await window.pc.createOffer();
+	await window.pc.setLocalDescription(o);
+	return { sdp: o.sdp, mid: t.mid };
+};
 window.stats = async () => {
 	const out = { video: null, audio: null, state: window.pc.connectionState, mids: {} };
 	(await window.pc.getStats()).forEach((r) => {
@@ -462,6 +475,27 @@ test('whisper: a second audio m-line on the agent carries the supervisor, the cu
 	const c = await stats('customer');
 	assert.deepEqual(Object.keys(c.mids).sort(), ['0', '1'], 'the customer has only its two m-lines');
 	await ctl.ok('forward.set', { room: 'call', rules: [{ to: 'agent', mid: '2', from: null }] });
+});
+
+test('a screen share from the customer reaches the agent on its own m-line', async () => {
+	const share = await pages.customer.page.evaluate(() => window.addVideo(true));
+	let r = await ctl.ok('participant.update', { room: 'call', participant: 'customer', offer: share.sdp });
+	assert.match(r.answer, new RegExp(`a=mid:${share.mid}\\r\\na=recvonly`));
+	await pages.customer.page.evaluate((sdp) => window.answer(sdp), r.answer);
+	const view = await pages.agent.page.evaluate(() => window.addVideo(false));
+	r = await ctl.ok('participant.update', { room: 'call', participant: 'agent', offer: view.sdp });
+	await pages.agent.page.evaluate((sdp) => window.answer(sdp), r.answer);
+	await ctl.ok('forward.set', { room: 'call', rules: [
+		{ to: 'agent', mid: view.mid, from: 'customer', from_mid: share.mid },
+	] });
+	const end = Date.now() + 20000;
+	let s;
+	do {
+		await sleep(300);
+		s = await stats('agent');
+	} while (!(s.mids[view.mid]?.frames > 10) && Date.now() < end);
+	assert.ok(s.mids[view.mid]?.frames > 10, `screen frames decoded: ${JSON.stringify(s.mids)}`);
+	assert.ok(s.mids['1'].frames > 10, 'the camera still decodes too');
 });
 
 test('a browser that goes away is reported, the others keep going', async () => {
