@@ -782,8 +782,9 @@ peer_rtcp(struct peer *p, const uint8_t *pkt, size_t len, uint64_t now)
 /*
  * What we let a video sender use: starts at the configured maximum, backs
  * off on loss seen by us or by any receiver of its stream, grows 8% per
- * second while loss stays under 2%, never above what a receiver's own
- * estimate (its REMB) allows.
+ * second while loss stays under 2%. Receivers' own REMBs are not a cap:
+ * without abs-send-time, Chrome's receive-side estimate follows what it
+ * gets, and capping the sender by it spirals down (measured).
  */
 static uint64_t
 peer_remb_update(struct track *t)
@@ -797,8 +798,6 @@ peer_remb_update(struct track *t)
 		qt = &t->subs[i].peer->tracks[t->subs[i].track];
 		if (qt->rfraction > loss)
 			loss = qt->rfraction;
-		if (qt->rremb != 0 && qt->rremb < cap)
-			cap = qt->rremb;
 	}
 	est = t->remb_bps == 0 ? media.conf.max_bps : t->remb_bps;
 	if (loss > 25)				/* > 10% */
