@@ -138,9 +138,12 @@ window.stats = async () => {
 		if (r.type === 'inbound-rtp' && r.kind === 'video') out.video = { frames: r.framesDecoded || 0, packets: r.packetsReceived, lost: r.packetsLost, width: r.frameWidth, keyFrames: r.keyFramesDecoded, nacks: r.nackCount, plis: r.pliCount };
 		if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.mid === '0') out.audio = { samples: r.totalSamplesReceived || 0, packets: r.packetsReceived, energy: r.totalAudioEnergy };
 		if (r.type === 'inbound-rtp') out.mids[r.mid] = { kind: r.kind, packets: r.packetsReceived, samples: r.totalSamplesReceived, frames: r.framesDecoded, ssrc: r.ssrc };
-		if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') out.rtt = r.currentRoundTripTime, out.outBitrate = r.availableOutgoingBitrate;
-		if (r.type === 'transport') out.dtls = r.dtlsState, out.srtpCipher = r.srtpCipher, out.tls = r.tlsVersion;
+		if (r.type === 'transport') out.dtls = r.dtlsState, out.srtpCipher = r.srtpCipher, out.tls = r.tlsVersion, out.pair = r.selectedCandidatePairId;
 	});
+	// The selected candidate pair (not any nominated one).
+	const all = await window.pc.getStats();
+	const pair = out.pair && all.get(out.pair);
+	if (pair) out.rtt = pair.currentRoundTripTime, out.outBitrate = pair.availableOutgoingBitrate;
 	return out;
 };
 </script></body></html>`;
@@ -277,6 +280,45 @@ test('control errors are answered with the request id and change nothing', async
 	assert.equal(r.error.code, 'not_found');
 	r = await ctl.call('frobnicate');
 	assert.equal(r.error.code, 'unknown_command');
+	// Wrong types and shapes: refused with bad_request, nothing created.
+	for (const [cmd, args] of [
+		['room.create', { room: 12 }],
+		['room.create', { room: '' }],
+		['room.create', { room: 'a b' }],
+		['room.create', { room: 'é' }],
+		['participant.add', { room: 'call', participant: 'x', offer: 42 }],
+		['participant.update', { room: 'call', participant: ['x'], offer: 'v=0' }],
+		['forward.set', { room: 'call', rules: {} }],
+		['forward.set', { room: 'call', rules: [7] }],
+		['forward.set', { room: 'call', rules: Array(65).fill({ to: 'x', mid: '0' }) }],
+		['stats', { room: null }],
+	]) {
+		r = await ctl.call(cmd, args);
+		assert.equal(r.ok, false, `${cmd} ${JSON.stringify(args).slice(0, 80)}`);
+		assert.ok(['bad_request', 'not_found'].includes(r.error.code), `${cmd}: ${r.error.code}`);
+	}
+	r = await ctl.call('participant.add', { room: 'call', participant: 'x', offer: 'v=0\r\n' + 'a=x\r\n'.repeat(20000) });
+	assert.equal(r.error.code, 'bad_offer', 'an offer over 64 KiB');
+	// A line over 1 MiB: that client is dropped, the relay and others go on.
+	const other = await connect(path.join(dir, 'media.sock'));
+	const closed = new Promise((res) => other.on('close', res));
+	other.on('error', () => {});
+	other.write('{"id":1,"cmd":"hello","x":"' + 'y'.repeat(1200000));
+	await closed;
+	r = await ctl.ok('hello');
+	// A duplicate key, and not an object: bad_json with a null id.
+	const raw = await connect(path.join(dir, 'media.sock'));
+	raw.setEncoding('utf8');
+	let got = '';
+	raw.on('data', (d) => { got += d; });
+	raw.write('{"id":"dup","cmd":"hello","cmd":"stats"}\n[1,2]\n');
+	for (let i = 0; i < 40 && got.split('\n').length < 3; i++)
+		await sleep(50);
+	raw.end();
+	const lines = got.trim().split('\n').map((l) => JSON.parse(l));
+	assert.equal(lines.length, 2);
+	for (const l of lines)
+		assert.deepEqual([l.id, l.ok, l.error.code], [null, false, 'bad_json']);
 	const s = await ctl.ok('stats', { room: 'call' });
 	assert.deepEqual(s.rooms, [{ room: 'call', participants: [] }]);
 });
@@ -324,7 +366,7 @@ test('two browsers call each other through the relay', async () => {
 	do {
 		sa = await stats('agent');
 		sc = await stats('customer');
-	} while ((sa.outBitrate < 1000000 || sc.outBitrate < 1000000) && Date.now() < end && await sleep(250) === undefined);
+	} while (!(sa.outBitrate >= 1000000 && sc.outBitrate >= 1000000) && Date.now() < end && await sleep(250) === undefined);
 	assert.ok(sa.outBitrate >= 1000000 && sc.outBitrate >= 1000000,
 	    `outgoing bitrate estimate ${sa.outBitrate} / ${sc.outBitrate}`);
 });
