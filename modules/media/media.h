@@ -38,9 +38,16 @@
 #define MEDIA_RTCP_US		(1000000ULL)
 #define MEDIA_PLI_MIN_US	(300000ULL)
 
-/* The recording seam: called with every plaintext RTP packet of a track. */
+/*
+ * The recording seam: fn sees every plaintext RTP packet a participant
+ * sends on one m-line (after SRTP unprotect, before any rewriting), with
+ * its arrival time in microseconds (CLOCK_MONOTONIC). close is called once
+ * when the tap is replaced or the participant goes, so the owner can
+ * finish its file (rec_close / rec_mix_close).
+ */
 struct media_tap {
 	void	(*fn)(void *, const uint8_t *, size_t, uint64_t);
+	void	(*close)(void *);
 	void	 *arg;
 };
 
@@ -204,6 +211,7 @@ int		room_subscribe(struct peer *, int, struct peer *, int, char *,
 void		room_peer_gone(struct peer *);
 struct peer	*room_peer_add(struct room *, const char *);
 void		room_tick(uint64_t);
+int		room_tap(struct peer *, const char *, const struct media_tap *);
 
 /* ctl.c */
 int		ctl_open(const char *);

@@ -252,8 +252,12 @@ peer_free(struct peer *p)
 	peer_unbind(p);
 	dtls_free(&p->dtls);
 	sec_stop(&p->sec);
-	for (i = 0; i < MEDIA_MAX_TRACKS; i++)
+	for (i = 0; i < MEDIA_MAX_TRACKS; i++) {
+		/* A recording of this participant ends with it. */
+		if (i < p->ntracks && p->tracks[i].tap.close != NULL)
+			p->tracks[i].tap.close(p->tracks[i].tap.arg);
 		free(p->tracks[i].ring);
+	}
 	free(p);
 }
 

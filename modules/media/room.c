@@ -165,3 +165,26 @@ room_peer_add(struct room *r, const char *id)
 	r->npeers++;
 	return (p);
 }
+
+/*
+ * Sets (tap->fn != NULL) or clears the recording tap of participant p's
+ * m-line mid. The previous tap, if any, is closed first. -1: no such mid.
+ */
+int
+room_tap(struct peer *p, const char *mid, const struct media_tap *tap)
+{
+	struct track	*t = NULL;
+	int		 i;
+
+	for (i = 0; i < p->ntracks; i++)
+		if (strcmp(p->tracks[i].mid, mid) == 0)
+			t = &p->tracks[i];
+	if (t == NULL)
+		return (-1);
+	if (t->tap.close != NULL)
+		t->tap.close(t->tap.arg);
+	memset(&t->tap, 0, sizeof(t->tap));
+	if (tap != NULL && tap->fn != NULL)
+		t->tap = *tap;
+	return (0);
+}
