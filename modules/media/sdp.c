@@ -360,13 +360,17 @@ sdp_parse(struct sdp_offer *o, const char *sdp, size_t len, char *err,
 		return (sdp_fail(&c, "no DTLS fingerprint"));
 	if (strcmp(o->setup, "actpass") != 0 && strcmp(o->setup, "active") != 0)
 		return (sdp_fail(&c, "a=setup must be actpass or active"));
-	for (i = 0; i < o->nmedia; i++) {
+	for (i = 0, n = 0; i < o->nmedia; i++) {
 		sdp_choose(&o->m[i]);
+		n += sdp_media_accepted(&o->m[i]);
 		for (j = 0; j < i; j++)
 			if (o->m[i].mid[0] != '\0' &&
 			    strcmp(o->m[i].mid, o->m[j].mid) == 0)
 				return (sdp_fail(&c, "duplicate mid"));
 	}
+	/* One transport for all: several m-lines need BUNDLE. */
+	if (n > 1 && !o->bundle)
+		return (sdp_fail(&c, "several m-lines without a=group:BUNDLE"));
 	return (0);
 }
 

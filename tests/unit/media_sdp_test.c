@@ -208,6 +208,7 @@ test_errors(void)
 		    "SSRC over 32 bits" },
 		{ "m=audio 54021", "m=audio 99999", "port over 65535" },
 		{ "v=0", "x=0", "not SDP" },
+		{ "a=group:BUNDLE 0 1", "a=group:LS 0 1", "two m-lines without BUNDLE" },
 	};
 	struct sdp_offer	o;
 	char			err[128], *s, big[SDP_MAX_LEN + 10];
