@@ -31,9 +31,17 @@ PURE_SRC = app/util.c app/totp.c app/wauth.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
 QUERIES	= $(wildcard sql/queries/*.sql)
 
+# The media relay (modules/media, docs/media.md): a separate daemon.
+MEDIA_SRC = modules/media/main.c modules/media/media.c modules/media/net.c \
+	  modules/media/peer.c modules/media/room.c modules/media/ctl.c \
+	  modules/media/stun.c modules/media/sdp.c modules/media/rtp.c \
+	  modules/media/rtcp.c modules/media/sec.c modules/media/dtls.c
+MEDIA_OBJ = $(MEDIA_SRC:modules/media/%.c=$(BUILD)/media/%.o)
+MEDIA_LIBS = -lssl -lcrypto -lsrtp2 -ljansson -lz
+
 .PHONY: all deps run migrate test unit integration e2e bench fuzz clean stop
 
-all: $(BUILD)/vb.so $(BUILD)/vbctl
+all: $(BUILD)/vb.so $(BUILD)/vbctl $(BUILD)/vb-media
 
 deps:
 	@conf/bin/vb-deps
@@ -55,6 +63,22 @@ $(BUILD)/vb.so: $(APP_OBJ)
 $(BUILD)/vbctl: app/vbctl.c $(PURE_SRC) app/util.h
 	@echo "  CC  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ app/vbctl.c $(PURE_SRC) $(LIBS)
+
+$(BUILD)/media/%.o: modules/media/%.c $(wildcard modules/media/*.h)
+	@mkdir -p $(BUILD)/media
+	@echo "  CC  $<"
+	@$(CC) -std=gnu11 -O2 -g $(WARN) $(SANFLAGS) -c -o $@ $<
+
+$(BUILD)/vb-media: $(MEDIA_OBJ)
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $(MEDIA_OBJ) $(MEDIA_LIBS)
+
+# The relay's load generator (tests/bench/mediaload.c): real ICE, DTLS, SRTP.
+$(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/stun.c $(wildcard modules/media/*.h)
+	@mkdir -p $(BUILD)
+	@echo "  CC  $@"
+	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/mediaload.c \
+	    modules/media/sec.c modules/media/stun.c $(MEDIA_LIBS)
 
 # Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
 # must happen after deps has installed Kore (struct layouts depend on them).
