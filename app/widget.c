@@ -1154,8 +1154,13 @@ widget_session(struct vbreq *r)
 			return (VB_DONE);
 		if (!widget_key(r, &rc))
 			return (rc);
+		/*
+		 * A fixed window from the first new chat: renewing the expiry on
+		 * every attempt would lock a busy address (an office behind one
+		 * NAT) out for as long as it keeps trying.
+		 */
 		return (vb_rds(r, 1, "EVAL %s 1 vb:wsess:%s 60",
-		    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n",
+		    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n",
 		    r->addr));
 	case 1:
 		if (!r->rres.ok) {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, sql, setPassword, newOrg, roleId, unique } from '../lib/vb.mjs';
-import { BASE, HOST_ORIGIN, siteFor, widgetSession, connect } from '../lib/chat.mjs';
+import { BASE, HOST_ORIGIN, siteFor, widgetSession, connect, resetChatRate } from '../lib/chat.mjs';
 
 async function supervisor(admin) {
 	const email = unique('sup') + '@x.test';
@@ -126,6 +126,29 @@ test("nobody reaches another customer's or another organisation's conversation",
 	assert.equal((await sws.next((f) => f.type === 'error')).code, 'not_found');
 	ws.close();
 	sws.close();
+});
+
+// New chats per address: 60 a minute, then 429 with Retry-After; the window
+// runs from the first one (it is not pushed back by each refused attempt).
+test('new chats from one address are limited to 60 a minute', async () => {
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	resetChatRate();
+	const post = () => fetch(BASE + '/api/widget/session', { method: 'POST',
+	    headers: { 'content-type': 'application/json', origin: HOST_ORIGIN },
+	    body: JSON.stringify({ site_key: site.site_key }) });
+	for (let i = 0; i < 60; i++)
+		assert.equal((await post()).status, 201, `chat ${i + 1} of 60`);
+	const r = await post();
+	assert.equal(r.status, 429);
+	assert.equal(r.headers.get('retry-after'), '60');
+	assert.equal((await r.json()).error.code, 'too_many_attempts');
+	const sock = process.env.VB_REDIS_URL.replace(/^unix:\/\//, '');
+	await new Promise((res) => setTimeout(res, 2100));
+	assert.equal((await post()).status, 429);
+	const ttl = Number(execFileSync('redis-cli', ['-s', sock, 'TTL', 'vb:wsess:127.0.0.1']).toString());
+	assert.ok(ttl > 0 && ttl <= 58, `a refused attempt does not push the window back (ttl ${ttl})`);
+	resetChatRate();
 });
 
 // Sends arriving together are stored together (one transaction, one
