@@ -244,6 +244,15 @@ static struct vb_route routes[] = {
 	{ "POST", "/api/widget/read", RT_PUBLIC | RT_NOCSRF, NULL, offline_read },
 	{ "POST", "/api/console/followups/:id/reply", 0, "console.agent", SQL, Q_FOLLOWUP_REPLY,
 	    200, NULL, { PATH_ID } },
+	/* Co-browsing (issue 5; app/cobrowse.c, the WebSocket side in hub.c):
+	 * the agent's replay viewer and the site's co-browse settings. */
+	{ "GET", "/console/cobrowse-view", RT_PAGE, "console.agent", cobrowse_view },
+	{ "GET", "/api/sites/:id/cobrowse", 0, "sites.read", SQL, Q_SITE_COBROWSE_GET, 200,
+	    "cobrowse", { PATH_ID } },
+	{ "PUT", "/api/sites/:id/cobrowse", 0, "sites.write", SQL, Q_SITE_COBROWSE_SAVE, 200,
+	    "cobrowse", { PATH_ID, B("enabled", P_BOOL, 0, 0), B("mask_selectors", P_OSTR, 0, 2000),
+	      B("block_selectors", P_OSTR, 0, 2000), B("remote_control", P_BOOL, 0, 0),
+	      B("max_snapshot_bytes", P_OINT, 65536, 33554432) } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -313,4 +313,7 @@ int	offline_status(struct vbreq *);
 int	offline_post(struct vbreq *);
 int	offline_read(struct vbreq *);
 
+/* cobrowse.c: co-browsing (issue 5) */
+int	cobrowse_view(struct vbreq *);
+
 #endif
