@@ -1,4 +1,4 @@
-/* Virtual Branch chat loader (< 5 KB gzip): static/widget/README.md. */
+/* Virtual Branch chat loader: static/widget/README.md */
 (function (w, d) {
 	'use strict';
 	var me = d.currentScript;
@@ -33,7 +33,6 @@
 		} catch (e) { }
 	}
 
-	/* The visit's trail, without query strings. */
 	var url = location.href.split(/[?#]/)[0], pages = get('sessionStorage', 'vb.pages');
 	pages = Array.isArray(pages) ? pages : [];
 	if (!pages.length || pages[pages.length - 1].url !== url)
@@ -285,10 +284,10 @@
 			btn.focus();
 	}
 
-	var KEY = /^vb\.(seq|log|outbox)\.(\d+)$/;
+	var KEY = /^vb\.(seq|log|outbox|cb)\.(\d+)$/;
 	function kept(c) {
 		var o = {};
-		['seq', 'log', 'outbox'].forEach(function (k) {
+		['seq', 'log', 'outbox', 'cb'].forEach(function (k) {
 			var v = get('sessionStorage', 'vb.' + k + '.' + c);
 			if (v != null)
 				o['vb.' + k + '.' + c] = v;
@@ -342,6 +341,8 @@
 			}, { altcha: m.altcha, email: m.email, code: m.code });
 		else if (m.type === 'vb-close')
 			close(true);
+		else if (m.type === 'vb-cb' && !w.__vbCb)
+			w.__vbCb = [e.source, m], d.head.appendChild(el('script')).src = HOST + '/static/widget/cobrowse.js';
 		else if (m.type === 'vb-unread') {
 			unread = Math.max(0, m.count | 0);
 			label();
