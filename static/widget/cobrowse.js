@@ -96,7 +96,7 @@
 			return;
 		ui = el('div');
 		ui.id = 'vb-cobrowse';
-		root = ui.attachShadow({ mode: 'closed' });
+		root = ui.attachShadow({ mode: 'open' });
 		var sheet = new CSSStyleSheet();
 		sheet.replaceSync(css());
 		root.adoptedStyleSheets = [sheet];
