@@ -25,7 +25,7 @@
 		return;
 	w.__vbCbOn = 1;
 	var HOST = new URL(me.src).origin, PANEL = boot[0];
-	var MASK = '\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022', PART = 16000;
+	var SVG = 'http://www.w3.org/2000/svg', MASK = '\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022', PART = 16000;
 	var cfg = null, stopRec = null, granted = false, agent = '', batch = [], timer = 0, batchId = 0;
 	var ui, root, banner, bannerText, stopBtn, revokeBtn, pointer, svg, toast, card;
 	var maskSel = '[data-vb-mask]', blockSel = '[data-vb-block]';
@@ -67,9 +67,9 @@
 		    'font:14px/1.4 system-ui,sans-serif;box-shadow:0 6px 16px #0004;z-index:2147483002}' +
 		    '.b button{font:600 14px system-ui,sans-serif;padding:6px 12px;border:0;border-radius:999px;' +
 		    'background:#fff;color:#0b3d73;cursor:pointer}.b button:focus-visible{outline:3px solid #fff;outline-offset:2px}' +
-		    '.p{position:fixed;left:0;top:0;width:22px;height:22px;margin:-11px 0 0 -11px;border-radius:50%;' +
-		    'background:#f7900980;border:2px solid #b54708;pointer-events:none;z-index:2147483003;transition:opacity .3s}' +
-		    '.p.c{animation:c .6s}@keyframes c{50%{transform:scale(2)}}' +
+		    '.p{fill:#f7900980;stroke:#b54708;stroke-width:2;transform-box:fill-box;transform-origin:center}' +
+		    '.p.c{animation:c .6s}@keyframes c{50%{transform:scale(2)}}.o{display:none}' +
+		    '.h{fill:none;stroke:#f79009;stroke-width:3}' +
 		    '.s{position:fixed;inset:0;width:100vw;height:100vh;pointer-events:none;z-index:2147483003}' +
 		    '.s polyline{fill:none;stroke:#d92d20;stroke-width:4;stroke-linecap:round;stroke-linejoin:round;animation:f 5s forwards}' +
 		    '@keyframes f{70%{opacity:1}to{opacity:0}}' +
@@ -77,7 +77,6 @@
 		    'padding:10px 14px;border-radius:10px;background:#101828;color:#fff;font:14px/1.4 system-ui,sans-serif;z-index:2147483002}' +
 		    '.k{bottom:auto;top:64px;background:#fff;color:#101828;border:1px solid #0b5cad;display:flex;gap:10px;align-items:center}' +
 		    '.k a{color:#0b5cad;font-weight:600}.k button{border:0;background:none;font:20px system-ui;cursor:pointer;color:#4b5565}' +
-		    '.h{position:fixed;pointer-events:none;outline:3px solid #f79009;outline-offset:2px;border-radius:4px;z-index:2147483003}' +
 		    '[hidden]{display:none!important}' +
 		    '@media (prefers-reduced-motion:reduce){.p,.p.c,.s polyline{transition:none;animation:none}}';
 	}
@@ -96,7 +95,7 @@
 			return;
 		ui = el('div');
 		ui.id = 'vb-cobrowse';
-		root = ui.attachShadow({ mode: 'open' });
+		root = ui.attachShadow({ mode: 'closed' });
 		var sheet = new CSSStyleSheet();
 		sheet.replaceSync(css());
 		root.adoptedStyleSheets = [sheet];
@@ -123,13 +122,15 @@
 		banner.appendChild(revokeBtn);
 		banner.appendChild(stopBtn);
 		root.appendChild(banner);
-		pointer = el('div', 'p');
-		pointer.hidden = true;
-		root.appendChild(pointer);
-		svg = d.createElementNS('http://www.w3.org/2000/svg', 'svg');
+		/* Drawn in SVG by attributes: no inline style for the page's CSP. */
+		svg = d.createElementNS(SVG, 'svg');
 		svg.setAttribute('class', 's');
 		svg.setAttribute('aria-hidden', 'true');
 		root.appendChild(svg);
+		pointer = d.createElementNS(SVG, 'circle');
+		pointer.setAttribute('class', 'p o');
+		pointer.setAttribute('r', '11');
+		svg.appendChild(pointer);
 		toast = el('p', 't');
 		toast.setAttribute('role', 'status');
 		toast.hidden = true;
@@ -194,7 +195,7 @@
 			recordCanvas: false,
 			collectFonts: false,
 			inlineImages: false,
-			sampling: { mousemove: 50, scroll: 100, input: 'last' }
+			sampling: { mousemove: 50, scroll: 100 }
 		});
 	}
 
@@ -225,24 +226,19 @@
 		ui = null;
 	}
 
-	function at(e, x, y) {
-		e.style.left = x + 'px';
-		e.style.top = y + 'px';
-	}
-
 	function live(f) {
 		if (f.kind === 'pointer' || f.kind === 'click') {
-			at(pointer, f.x, f.y);
-			pointer.hidden = false;
-			pointer.classList.remove('c');
+			pointer.setAttribute('cx', f.x);
+			pointer.setAttribute('cy', f.y);
+			pointer.setAttribute('class', 'p');
 			if (f.kind === 'click')
-				void pointer.offsetWidth, pointer.classList.add('c');
+				void pointer.getBBox(), pointer.setAttribute('class', 'p c');
 			clearTimeout(live.t);
 			live.t = setTimeout(function () {
-				pointer.hidden = true;
+				pointer.setAttribute('class', 'p o');
 			}, 4000);
 		} else if (f.kind === 'draw' && Array.isArray(f.points)) {
-			var p = d.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+			var p = d.createElementNS(SVG, 'polyline');
 			p.setAttribute('points', f.points.map(function (q) {
 				return (+q[0] || 0) + ',' + (+q[1] || 0);
 			}).join(' '));
@@ -251,8 +247,9 @@
 				p.remove();
 			}, 5200);
 		} else if (f.kind === 'clear') {
-			while (svg.firstChild)
-				svg.firstChild.remove();
+			[].forEach.call(svg.querySelectorAll('polyline'), function (q) {
+				q.remove();
+			});
 		} else if (f.kind === 'scroll') {
 			w.scrollTo(f.x, f.y);
 		} else if (f.kind === 'push' && /^https?:\/\//.test(f.url || '')) {
@@ -285,17 +282,19 @@
 
 	/* An agent's action under the grant: refused on masked or blocked elements. */
 	function act(f) {
-		var e = w.rrwebRecord && w.rrwebRecord.mirror.getNode(f.node);
+		var e = w.rrwebRecord && w.rrwebRecord.record.mirror.getNode(f.node);
 		if (!granted || !e || e.nodeType !== 1 || !e.isConnected || masked(e) ||
 		    e.closest('#vb-widget,#vb-cobrowse')) {
 			say('Your adviser tried an action on a protected part of the page: refused.');
 			return;
 		}
-		var r = e.getBoundingClientRect(), hl = el('div', 'h');
-		at(hl, r.left, r.top);
-		hl.style.width = r.width + 'px';
-		hl.style.height = r.height + 'px';
-		root.appendChild(hl);
+		var r = e.getBoundingClientRect(), hl = d.createElementNS(SVG, 'rect');
+		hl.setAttribute('class', 'h');
+		hl.setAttribute('x', r.left - 3);
+		hl.setAttribute('y', r.top - 3);
+		hl.setAttribute('width', r.width + 6);
+		hl.setAttribute('height', r.height + 6);
+		svg.appendChild(hl);
 		setTimeout(function () {
 			hl.remove();
 		}, 1500);

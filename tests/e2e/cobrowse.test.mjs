@@ -21,6 +21,7 @@ const SECRET_TYPED = '4111222233334444';
 const SECRET_PASSWORD = 'Hunter2-Secret';
 const SECRET_TEXT = 'PT50 0002 0123 1234 5678 9015 4';
 const MASK = '\u2022'.repeat(8);
+const step = (s) => { if (process.env.VB_STEPS) process.stderr.write(`step: ${s}\n`); };
 
 let browser, hostServer, HOST, org, site, ada;
 
@@ -91,6 +92,24 @@ async function frameOf(page, pred, what) {
 	}
 }
 
+// Playwright's screenshot (animations disabled) injects a style the page's
+// CSP reports: what it causes is not the page's.
+async function shot(page, name) {
+	const n = page.errors.length;
+	await screenshot(page, name);
+	await new Promise((r) => setTimeout(r, 200));
+	page.errors.length = n;
+}
+
+// Polls cond from here (scripts do not run in the sandboxed replay frame).
+async function until(cond, what) {
+	const end = Date.now() + TIMEOUT;
+	while (!await cond()) {
+		assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
 // Every frame a page's WebSockets send and receive.
 function capture(page) {
 	const log = { sent: [], received: [] };
@@ -101,7 +120,7 @@ function capture(page) {
 	return log;
 }
 
-test('done when: consent, masked live view, pointer, drawing, control with a grant, next page, stop', { timeout: 180000 }, async () => {
+test('done when: consent, masked live view, pointer, drawing, control with a grant, next page, stop', { timeout: 90000 }, async () => {
 	const a = await newPage(browser, { width: 1400, height: 900 });
 	const agentWs = capture(a.page);
 	await login(a.page, ada.email, 'Branch-Pass-123');
@@ -112,6 +131,17 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	const c = await newPage(browser, { width: 1280, height: 800 });
 	const pc = c.page;
 	const customerWs = capture(pc);
+	// The overlay's shadow root is closed (rrweb and the page's scripts cannot
+	// see into it): the test keeps a handle to it, before any page script runs.
+	await pc.addInitScript(() => {
+		const attach = Element.prototype.attachShadow;
+		window.__vbRoots = new Map();
+		Element.prototype.attachShadow = function (o) {
+			const r = attach.call(this, o);
+			window.__vbRoots.set(this.id, r);
+			return r;
+		};
+	});
 	await pc.goto(HOST + '/');
 	await pc.locator('#vb-widget').waitFor({ state: 'attached' });
 	assert.equal(await pc.evaluate(() => typeof window.rrwebRecord), 'undefined', 'no recorder on page load');
@@ -128,60 +158,57 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	await a.page.locator('#chat-log .msg--customer', { hasText: 'change my limit' }).waitFor();
 
 	// Ada asks; the customer sees a clear dialog and consents.
+	step('Ada asks; the customer sees a clear dialog and consents.');
 	await a.page.locator('#chat-cobrowse').click();
 	await panel.locator('#vb-cb:not([hidden])').waitFor();
 	assert.match(await panel.locator('#vb-cb').textContent(), /Ada Lovelace would like to see this page/);
 	await axeCheck(panel, 'the co-browse consent dialog');
-	await screenshot(pc, 'cobrowse-consent');
+	await shot(pc, 'cobrowse-consent');
 	assert.equal(await pc.evaluate(() => typeof window.rrwebRecord), 'undefined', 'no recorder before consent');
 	await panel.locator('#vb-cb-yes').click();
 
 	// The agent sees the page, live.
+	step('The agent sees the page, live.');
 	await a.page.locator('#cobrowse:not([hidden])').waitFor();
 	const view = await frameOf(a.page, (u) => u.includes('/console/cobrowse-view'), 'viewer');
 	const replay = view.frameLocator('iframe');
 	await replay.locator('h1', { hasText: 'Northwind Savings' }).waitFor({ timeout: 20000 });
 	await pc.locator('#vb-cobrowse').waitFor({ state: 'attached' });
-	assert.match(await pc.locator('#vb-cobrowse').evaluate((e) => e.shadowRoot.textContent), /Stop sharing/);
+	assert.match(await pc.evaluate(() => window.__vbRoots.get('vb-cobrowse').textContent), /Stop sharing/);
 
 	// The customer types secrets; the agent sees only the fixed-length mask.
+	step('The customer types secrets; the agent sees only the fixe');
 	await pc.locator('#card').fill(SECRET_TYPED);
 	await pc.locator('#pw').fill(SECRET_PASSWORD);
 	await pc.locator('#ref').fill('Limit change');
-	await replay.locator('#ref').evaluate((e, v) => new Promise((ok, no) => {
-		const end = Date.now() + 10000;
-		(function check() {
-			if (e.value === v)
-				return ok();
-			if (Date.now() > end)
-				return no(new Error(`ref shows ${e.value}`));
-			setTimeout(check, 50);
-		})();
-	}), 'Limit change');
+	await until(async () => await replay.locator('#ref').evaluate((e) => e.value) === 'Limit change', 'the unmasked field in the view');
 	assert.equal(await replay.locator('#card').evaluate((e) => e.value), MASK);
 	assert.equal(await replay.locator('#pw').evaluate((e) => e.value), MASK);
 	assert.equal((await replay.locator('#iban').textContent()).trim(), MASK);
-	await screenshot(a.page, 'cobrowse-agent-view');
+	await shot(a.page, 'cobrowse-agent-view');
 
 	// Ada points: the customer sees the highlight.
+	step('Ada points: the customer sees the highlight.');
 	const glass = view.locator('#glass');
 	const box = await glass.boundingBox();
 	await a.page.mouse.move(box.x + 100, box.y + 120);
 	await a.page.mouse.move(box.x + 140, box.y + 160, { steps: 5 });
-	const pointerShown = () => pc.locator('#vb-cobrowse').evaluate((e) => !e.shadowRoot.querySelector('.p').hidden);
-	await pc.waitForFunction(() => !document.querySelector('#vb-cobrowse').shadowRoot.querySelector('.p').hidden);
-	assert.ok(await pointerShown());
+	await pc.waitForFunction(() => !window.__vbRoots.get('vb-cobrowse').querySelector('.p').classList.contains('o'));
+	const cx = Number(await pc.evaluate(() => window.__vbRoots.get('vb-cobrowse').querySelector('.p').getAttribute('cx')));
+	assert.ok(cx > 90 && cx < 200, `the pointer is where Ada points (${cx})`);
 
 	// Ada draws: the stroke shows on the customer's page.
+	step("Ada draws: the stroke shows on the customer's page.");
 	await a.page.locator('#cobrowse-draw').click();
 	await a.page.mouse.move(box.x + 60, box.y + 60);
 	await a.page.mouse.down();
 	await a.page.mouse.move(box.x + 200, box.y + 90, { steps: 6 });
 	await a.page.mouse.up();
-	await pc.waitForFunction(() => document.querySelector('#vb-cobrowse').shadowRoot.querySelectorAll('svg polyline').length > 0);
-	await screenshot(pc, 'cobrowse-customer-annotation');
+	await pc.waitForFunction(() => window.__vbRoots.get('vb-cobrowse').querySelectorAll('svg polyline').length > 0);
+	await shot(pc, 'cobrowse-customer-annotation');
 
 	// Without a grant, a control command is refused by the server.
+	step('Without a grant, a control command is refused by the ser');
 	const refused = await a.page.evaluate(async (conv) => {
 		const ws = new WebSocket(`${location.origin.replace('http', 'ws')}/ws`);
 		const got = [];
@@ -199,6 +226,7 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	assert.equal(await pc.locator('#out').textContent(), 'Balance hidden');
 
 	// Ada asks for control; the customer grants it in a clear dialog.
+	step('Ada asks for control; the customer grants it in a clear ');
 	await a.page.locator('#cobrowse-pointer').click();
 	await a.page.locator('#cobrowse-ask-control').click();
 	await panel.locator('#vb-cb:not([hidden])').waitFor();
@@ -212,37 +240,43 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	await panel.locator('#vb-cb-yes').click();
 	await a.page.locator('#cobrowse-control').click();
 	// Click "Show balance" in the agent's view: the customer's button is clicked.
+	step('Click "Show balance" in the agent\'s view: the customer\'s');
 	const b = await replay.locator('#balance').boundingBox();
 	await a.page.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
 	await pc.locator('#out', { hasText: 'Balance: 1,234.56' }).waitFor();
 	// A hidden field cannot be filled: the customer's page refuses it.
+	step("A hidden field cannot be filled: the customer's page ref");
 	const pwBox = await replay.locator('#pw').boundingBox();
 	await a.page.mouse.click(pwBox.x + 5, pwBox.y + pwBox.height / 2);
 	await a.page.locator('#cobrowse-fill').fill('typed-by-agent');
 	await a.page.locator('#cobrowse-fill-submit').click();
-	await pc.waitForFunction(() => /protected field/.test(document.querySelector('#vb-cobrowse').shadowRoot.querySelector('.t').textContent));
+	await pc.waitForFunction(() => /protected field/.test(window.__vbRoots.get('vb-cobrowse').querySelector('.t').textContent));
 	assert.equal(await pc.locator('#pw').inputValue(), SECRET_PASSWORD);
 	assert.ok(Number(sql(`SELECT count(*) FROM audit_log WHERE action = 'cobrowse.control' AND object_id = '${conv}'`)) >= 1);
 	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE action = 'cobrowse.control_granted' AND object_id = '${conv}'`), '1');
-	await screenshot(pc, 'cobrowse-customer-control');
+	await shot(pc, 'cobrowse-customer-control');
 
 	// The next page of the site: the session continues there.
+	step('The next page of the site: the session continues there.');
 	await pc.locator('#next').click();
 	await pc.waitForURL(HOST + '/transfer');
 	await replay.locator('h1', { hasText: 'Transfer money' }).waitFor({ timeout: 20000 });
 
 	// The customer stops with one click: the agent's view ends.
+	step("The customer stops with one click: the agent's view ends");
 	await pc.locator('#vb-cobrowse').waitFor({ state: 'attached' });
-	await pc.locator('#vb-cobrowse').evaluate((e) => [...e.shadowRoot.querySelectorAll('button')].find((x) => x.textContent === 'Stop sharing').click());
+	await pc.evaluate(() => [...window.__vbRoots.get('vb-cobrowse').querySelectorAll('button')].find((x) => x.textContent === 'Stop sharing').click());
 	await a.page.locator('#cobrowse-status', { hasText: 'Co-browsing has ended.' }).waitFor();
 	await pc.locator('#vb-cobrowse').waitFor({ state: 'detached' });
-	await screenshot(a.page, 'cobrowse-agent-ended');
+	await shot(a.page, 'cobrowse-agent-ended');
 
 	// The record: events as system messages, not the page.
+	step('The record: events as system messages, not the page.');
 	const events = sql(`SELECT string_agg(meta->'cobrowse'->>'event', ',' ORDER BY seq) FROM messages WHERE conversation_id = ${conv} AND meta ? 'cobrowse'`);
 	assert.equal(events, 'requested,started,control_requested,control_granted,ended');
 
 	// The proof: no secret in any frame the customer sent or the agent received.
+	step('The proof: no secret in any frame the customer sent or t');
 	const sent = customerWs.sent.join('\n'), received = agentWs.received.join('\n');
 	assert.ok(customerWs.sent.some((f) => f.includes('"cobrowse_data"')), 'the customer\'s page frames were captured');
 	assert.ok(agentWs.received.some((f) => f.includes('"cobrowse_data"')), 'the agent\'s page frames were captured');

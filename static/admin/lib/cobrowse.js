@@ -180,7 +180,8 @@ export class Cobrowse {
 		    } }));
 		if (this.mode === 'control' && s.control !== 'granted')
 			this.setMode('pointer');
-		this.status(s.status === 'active' ? (s.control === 'granted' ? t('cobrowse.controlOn') : t('cobrowse.live')) : '');
+		this.status(s.status === 'active' ? (s.control === 'granted' ? t('cobrowse.controlOn') : t('cobrowse.live')) :
+		    s.status === 'ended' ? t('cobrowse.ended') : '');
 	}
 
 	ended(conv) {
