@@ -11,6 +11,7 @@ import {
 import { routingBlock } from '../lib/siterouting.js';
 import { widgetActions, mailCard } from './site_widget.js';
 import { filesSection } from './site_files.js';
+import { cobrowseSection } from './site_cobrowse.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -132,7 +133,7 @@ export async function render(root, ctx) {
 			    copyButton(() => embedCode(s.site_key),
 				{ what: t('sites.embedOf', { name: s.name }) }))),
 		    ctx.can('queues.read') ? routingBlock(s, ctx) : null,
-		    filesSection(s, { canWrite })));
+		    filesSection(s, { canWrite }), cobrowseSection(s, { canWrite })));
 	}
 
 	function siteDialog(s) {
