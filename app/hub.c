@@ -1018,7 +1018,7 @@ hub_cb_fx(struct hub_conn *hc, int on, int64_t conv, const char *frame, size_t l
 		return;
 	limit = cbframe_limit(frame, len);
 	hc->cb_conv = conv;
-	hc->cb_limit = limit > 0 ? limit : 4194304;
+	hc->cb_limit = limit > 0 ? limit : 8388608;
 	hc->cb_snap_id = hc->cb_refused_id = hc->cb_snap_bytes = 0;
 	hub_send(hc, frame, len);
 }

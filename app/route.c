@@ -247,6 +247,7 @@ static struct vb_route routes[] = {
 	/* Co-browsing (issue 5; app/cobrowse.c, the WebSocket side in hub.c):
 	 * the agent's replay viewer and the site's co-browse settings. */
 	{ "GET", "/console/cobrowse-view", RT_PAGE, "console.agent", cobrowse_view },
+	{ "GET", "/api/cobrowse/proxy", 0, "console.agent", cobrowse_proxy },
 	{ "GET", "/api/sites/:id/cobrowse", 0, "sites.read", SQL, Q_SITE_COBROWSE_GET, 200,
 	    "cobrowse", { PATH_ID } },
 	{ "PUT", "/api/sites/:id/cobrowse", 0, "sites.write", SQL, Q_SITE_COBROWSE_SAVE, 200,

@@ -205,6 +205,7 @@ struct vbreq {
 	struct sbuf		ext;		/* handlers' own buffer, freed with r */
 	struct wmail		*mail;		/* wmail.c task, freed with r */
 	struct files_req	*files;		/* files.c */
+	struct cbproxy		*cbproxy;	/* cobrowse.c asset proxy task */
 };
 
 /* req.c */
@@ -315,5 +316,7 @@ int	offline_read(struct vbreq *);
 
 /* cobrowse.c: co-browsing (issue 5) */
 int	cobrowse_view(struct vbreq *);
+int	cobrowse_proxy(struct vbreq *);
+void	cobrowse_free(struct vbreq *);
 
 #endif

@@ -46,7 +46,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON cobrowse_sessions TO vb_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO vb_app;
 
 -- A site's effective co-browse settings: stored values over the defaults
--- (enabled, no extra selectors, no remote control, 4 MiB snapshots).
+-- (enabled, no extra selectors, no remote control, 8 MiB snapshots).
 CREATE FUNCTION vb_site_cobrowse(p_site bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE s jsonb;
 BEGIN
@@ -56,7 +56,7 @@ BEGIN
 	    'mask_selectors', coalesce(s->>'mask_selectors', ''),
 	    'block_selectors', coalesce(s->>'block_selectors', ''),
 	    'remote_control', coalesce((s->'remote_control') = 'true'::jsonb, false),
-	    'max_snapshot_bytes', coalesce((s->>'max_snapshot_bytes')::bigint, 4194304));
+	    'max_snapshot_bytes', coalesce((s->>'max_snapshot_bytes')::bigint, 8388608));
 END $$;
 
 CREATE FUNCTION vb_site_cobrowse_get(p_site bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
@@ -85,7 +85,7 @@ BEGIN
 	UPDATE sites SET settings = settings || jsonb_build_object('cobrowse', jsonb_build_object(
 	    'enabled', coalesce(p_enabled, true), 'mask_selectors', coalesce(p_mask, ''),
 	    'block_selectors', coalesce(p_block, ''), 'remote_control', coalesce(p_control, false),
-	    'max_snapshot_bytes', coalesce(p_max, 4194304))), updated_at = now()
+	    'max_snapshot_bytes', coalesce(p_max, 8388608))), updated_at = now()
 	WHERE id = p_site;
 	after := vb_site_cobrowse(p_site);
 	PERFORM vb_audit('site.cobrowse', 'site', p_site::text, before, after);
@@ -284,3 +284,23 @@ CREATE TRIGGER conversations_cobrowse_close AFTER UPDATE OF status ON conversati
 	FOR EACH ROW EXECUTE FUNCTION vb_cobrowse_close();
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
+
+-- The asset proxy (GET /api/cobrowse/proxy): only for an agent in the chat
+-- while its co-browse session runs, and only from the site's allowed origins.
+CREATE FUNCTION vb_cobrowse_proxy_ok(p_conv bigint, p_origin text) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE c conversations;
+BEGIN
+	SELECT * INTO c FROM conversations WHERE id = p_conv;
+	IF NOT FOUND OR NOT vb_in_conversation(p_conv, vb_actor()) THEN
+		PERFORM vb_fail(403, 'forbidden', 'You are not in this conversation');
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM cobrowse_sessions WHERE conversation_id = p_conv AND status = 'active') THEN
+		PERFORM vb_fail(409, 'no_cobrowse', 'Co-browsing is not running');
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM sites WHERE id = c.site_id AND p_origin = ANY (allowed_origins)) THEN
+		PERFORM vb_fail(403, 'origin_not_allowed', 'Only the site''s allowed origins are fetched');
+	END IF;
+	RETURN true;
+END $$;
+GRANT EXECUTE ON FUNCTION vb_cobrowse_proxy_ok(bigint, text) TO vb_app;

@@ -2,6 +2,7 @@
 // conversation record, the audit log, the per-site snapshot limit, settings.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { sql, newOrg } from '../lib/vb.mjs';
 import { siteFor, staff, customer, defaultQueue, sleep } from '../lib/chat.mjs';
 
@@ -56,7 +57,7 @@ test('page frames: only from the consenting customer, only to staff, logged refu
 	assert.equal((await error(ada.ws)).code, 'forbidden');
 
 	const rec = await started(ada, cust);
-	assert.equal(rec.max_snapshot_bytes, 4194304);
+	assert.equal(rec.max_snapshot_bytes, 8388608);
 	assert.equal(rec.mask_selectors, '');
 	await ada.ws.next((f) => f.type === 'cobrowse' && f.op === 'started');
 	assert.equal(audits(tenant, 'cobrowse.consent', cust.conv), 1);
@@ -200,7 +201,7 @@ test('settings: defaults, validation, permissions; co-browsing off refuses reque
 	let r = await admin.get(`/api/sites/${site.id}/cobrowse`);
 	assert.equal(r.status, 200);
 	assert.deepEqual(r.json.cobrowse, { enabled: true, mask_selectors: '', block_selectors: '',
-	    remote_control: false, max_snapshot_bytes: 4194304 });
+	    remote_control: false, max_snapshot_bytes: 8388608 });
 	for (const bad of [{ max_snapshot_bytes: 10 }, { max_snapshot_bytes: 'big' }, { remote_control: 'yes' },
 	    { mask_selectors: 'a{color:red}' }, { block_selectors: '<script>' }, { mask_selectors: 'x'.repeat(2001) }]) {
 		r = await admin.put(`/api/sites/${site.id}/cobrowse`, { enabled: true, ...bad });
@@ -220,4 +221,77 @@ test('settings: defaults, validation, permissions; co-browsing off refuses reque
 	await answer(ada, cust.conv);
 	ada.ws.sendJson({ type: 'cobrowse', op: 'request', conversation_id: cust.conv });
 	assert.equal((await error(ada.ws)).code, 'cobrowse_disabled');
+});
+
+test('asset proxy: allowed origins only, while the session runs, no redirects, no private hosts, types and size', async () => {
+	const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+	const server = http.createServer((req, res) => {
+		const send = (type, body, code = 200, extra = {}) => {
+			res.writeHead(code, { 'content-type': type, ...extra });
+			res.end(body);
+		};
+		if (req.url === '/site.css') return send('text/css; charset=utf-8', 'h1{background:url(/logo.png)}');
+		if (req.url === '/logo.png') return send('image/png', PNG);
+		if (req.url === '/page.html') return send('text/html', '<script>alert(1)</script>');
+		if (req.url === '/moved') return send('text/plain', '', 302, { location: 'http://169.254.169.254/latest/meta-data' });
+		if (req.url === '/big.png') return send('image/png', Buffer.alloc(6 * 1024 * 1024));
+		return send('text/plain', 'no', 404);
+	});
+	await new Promise((r) => server.listen(0, '127.0.0.2', r));
+	const port = server.address().port;
+	const local = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/css' }); res.end('p{}'); });
+	await new Promise((r) => local.listen(0, '127.0.0.1', r));
+	const lport = local.address().port;
+	try {
+		const { admin, tenant } = await newOrg();
+		let r = await admin.post('/api/sites', { name: 'Bank', allowed_origins: ['http://127.0.0.2:9',
+		    `http://127.0.0.2:${port}`, `http://localhost:${lport}`] });
+		assert.equal(r.status, 201, r.text);
+		const site = r.json.site;
+		defaultQueue(tenant, site);
+		const ada = await staff(admin, 'Ada Agent');
+		const cust = await customer(site);
+		const get = (u, c = cust.conv, who = ada) => who.client.get(`/api/cobrowse/proxy?conversation_id=${c}&url=${encodeURIComponent(u)}`);
+		const H = `http://127.0.0.2:${port}`;
+
+		// Not in the chat yet, then no session: refused.
+		assert.equal((await get(`${H}/site.css`)).status, 403);
+		await answer(ada, cust.conv);
+		r = await get(`${H}/site.css`);
+		assert.equal(r.status, 409);
+		assert.equal(r.json.error.code, 'no_cobrowse');
+		await started(ada, cust);
+
+		r = await ada.client.get(`/api/cobrowse/proxy?conversation_id=${cust.conv}&url=${encodeURIComponent(`${H}/site.css`)}`);
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.headers.get('content-type'), 'text/css');
+		assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+		assert.match(r.headers.get('content-security-policy'), /sandbox/);
+		assert.equal(r.text, 'h1{background:url(/logo.png)}');
+		r = await ada.client.get(`/api/cobrowse/proxy?conversation_id=${cust.conv}&url=${encodeURIComponent(`${H}/logo.png`)}`);
+		assert.equal(r.status, 200);
+		assert.equal(r.headers.get('content-type'), 'image/png');
+
+		const code = async (u) => { const x = await get(u); return `${x.status} ${x.json?.error?.code}`; };
+		assert.equal(await code('http://example.com/a.css'), '403 origin_not_allowed');
+		assert.equal(await code(`http://127.0.0.2:${port + 1}/a.css`), '403 origin_not_allowed');
+		assert.equal(await code(`${H}/moved`), '502 redirect_refused');
+		assert.equal(await code(`${H}/page.html`), '415 type_not_allowed');
+		assert.equal(await code(`${H}/big.png`), '413 too_large');
+		assert.equal(await code(`${H}/missing.css`), '502 upstream_status');
+		assert.equal(await code(`http://localhost:${lport}/a.css`), '403 private_address');
+		assert.equal(await code('file:///etc/passwd'), '400 invalid');
+		assert.equal(await code('javascript:alert(1)'), '400 invalid');
+		// Another organisation's agent, or a conversation id that is not theirs.
+		const other = await newOrg();
+		const eve = await staff(other.admin, 'Eve Agent');
+		assert.equal((await get(`${H}/site.css`, cust.conv, eve)).status, 403);
+		// After the session: refused again.
+		ada.ws.sendJson({ type: 'cobrowse', op: 'stop', conversation_id: cust.conv });
+		await ada.ws.next((f) => f.type === 'cobrowse' && f.op === 'ended');
+		assert.equal((await get(`${H}/site.css`)).status, 409);
+	} finally {
+		server.close();
+		local.close();
+	}
 });

@@ -4,7 +4,7 @@
 // sandboxed frame without scripts. The agent's pointer, clicks, strokes and
 // (with a grant) picked elements go back to the console as messages.
 //
-// console → view: {type:'events', events}, {type:'mode', mode:'pointer'|'draw'|'control'},
+// console → view: {type:'events', conversation_id, events}, {type:'mode', mode:'pointer'|'draw'|'control'},
 //                 {type:'end'}
 // view → console: {type:'ready'}, {type:'pointer'|'click', x, y}, {type:'draw', points},
 //                 {type:'pick', node, input, label}, {type:'size', width, height}
@@ -51,6 +51,55 @@ function ensure() {
 	});
 	waitEl.remove();
 	glass.hidden = false;
+}
+
+// The page's assets through our proxy (GET /api/cobrowse/proxy: the site's
+// allowed origins only): this page may load images, styles and fonts from
+// itself only, and the customer's assets may need what the agent lacks.
+let conv = 0;
+const proxied = (u) => `/api/cobrowse/proxy?conversation_id=${conv}&url=${encodeURIComponent(u)}`;
+const ABS = /^https?:\/\//i;
+const cssUrls = (css) => css.replace(/url\(\s*(['"]?)(https?:\/\/[^'")\s]+)\1\s*\)/gi, (m, q, u) => `url("${proxied(u)}")`);
+
+function rewriteAttrs(tag, attrs) {
+	for (const k of Object.keys(attrs || {})) {
+		const v = attrs[k];
+		if (typeof v !== 'string')
+			continue;
+		if (k === '_cssText' || k === 'style')
+			attrs[k] = cssUrls(v);
+		else if ((k === 'src' && /^(img|source|input|image)$/.test(tag)) || (k === 'href' && tag === 'link') ||
+		    (k === 'poster' && tag === 'video'))
+			attrs[k] = ABS.test(v) ? proxied(v) : v;
+		else if (k === 'srcset')
+			attrs[k] = v.split(',').map((p) => p.trim().replace(/^(\S+)/, (u) => ABS.test(u) ? proxied(u) : u)).join(', ');
+	}
+}
+
+function rewriteNode(n, parentTag) {
+	if (!n)
+		return;
+	if (n.type === 2) {
+		rewriteAttrs(n.tagName, n.attributes);
+		for (const c of n.childNodes || [])
+			rewriteNode(c, n.tagName);
+	} else if (n.type === 3 && parentTag === 'style' && typeof n.textContent === 'string') {
+		n.textContent = cssUrls(n.textContent);
+	} else {
+		for (const c of n.childNodes || [])
+			rewriteNode(c, n.tagName);
+	}
+}
+
+function rewrite(ev) {
+	if (ev.type === 2)
+		rewriteNode(ev.data.node);
+	else if (ev.type === 3 && ev.data?.source === 0) {
+		for (const a of ev.data.adds || [])
+			rewriteNode(a.node);
+		for (const a of ev.data.attributes || [])
+			rewriteAttrs('img', a.attributes);
+	}
 }
 
 function point(e) {
@@ -114,6 +163,7 @@ window.addEventListener('message', (e) => {
 		return;
 	const m = e.data;
 	if (m?.type === 'events' && Array.isArray(m.events)) {
+		conv = Number(m.conversation_id) || conv;
 		ensure();
 		const now = Date.now();
 		for (const ev of m.events) {
@@ -122,6 +172,7 @@ window.addEventListener('message', (e) => {
 				fit();
 			}
 			ev.timestamp = now;
+			rewrite(ev);
 			replayer.addEvent(ev);
 		}
 		fit();

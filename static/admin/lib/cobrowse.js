@@ -88,7 +88,7 @@ export class Cobrowse {
 		} catch {
 			return;
 		}
-		this.toView({ type: 'events', events });
+		this.toView({ type: 'events', conversation_id: this.conv, events });
 	}
 
 	toView(m) {
