@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { sql, newOrg, roleId, setPassword, unique } from '../lib/vb.mjs';
 import { defaultQueue } from '../lib/chat.mjs';
-import { launch, newPage, login, axeCheck, screenshot, BASE, TIMEOUT } from './lib.mjs';
+import { launch, newPage, login, goto, axeCheck, screenshot, BASE, TIMEOUT } from './lib.mjs';
 
 const SECRET_TYPED = '4111222233334444';
 const SECRET_PASSWORD = 'Hunter2-Secret';
@@ -33,13 +33,17 @@ function hostPage(req, res) {
 	const tail = `<div data-vb-site="${site.site_key}" hidden></div></body></html>`;
 	const csp = `default-src 'none'; script-src ${BASE}; connect-src ${BASE}; frame-src ${BASE}; ` +
 	    `style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'`;
+	if (req.url === '/logo.png') {
+		res.writeHead(200, { 'content-type': 'image/png' });
+		return res.end(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64'));
+	}
 	if (req.url === '/site.css') {
 		res.writeHead(200, { 'content-type': 'text/css' });
 		return res.end(CSS);
 	}
 	if (req.url === '/') {
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
-		return res.end(`${head}<title>Northwind Savings</title></head><body><main><h1>Northwind Savings</h1>
+		return res.end(`${head}<title>Northwind Savings</title></head><body><main><h1><img src="/logo.png" alt="" width="24" height="24"> Northwind Savings</h1>
 <p>Your account</p><p data-vb-mask id="iban">IBAN ${SECRET_TEXT}</p>
 <form id="f"><label>Card number <input id="card" name="card" autocomplete="off"></label>
 <label>Password <input id="pw" type="password" name="pw"></label>
@@ -185,6 +189,9 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	assert.equal(await replay.locator('#card').evaluate((e) => e.value), MASK);
 	assert.equal(await replay.locator('#pw').evaluate((e) => e.value), MASK);
 	assert.equal((await replay.locator('#iban').textContent()).trim(), MASK);
+	// The page's image reaches the agent through the asset proxy.
+	await until(async () => await replay.locator('h1 img').evaluate((e) => e.complete && e.naturalWidth === 1 &&
+	    e.getAttribute('src').startsWith('/api/cobrowse/proxy?')), 'the proxied image in the view');
 	await shot(a.page, 'cobrowse-agent-view');
 
 	// Ada points: the customer sees the highlight.
@@ -287,4 +294,28 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	assert.deepEqual(pc.errors.filter((e) => !/favicon/.test(e)), []);
 	await a.context.close();
 	await c.context.close();
+});
+
+test('site admin: co-browsing settings, checked and audited, axe clean', { timeout: 60000 }, async () => {
+	const { page } = await newPage(browser, { width: 1280, height: 900 });
+	await login(page, org.email, org.password);
+	await goto(page, '/admin/sites');
+	const section = page.locator('.site-cobrowse');
+	await section.getByText('On, with remote control when the customer allows it. Pages up to 4 MB.').waitFor();
+	await section.getByRole('button', { name: /Edit/ }).click();
+	const dialog = page.locator('dialog[open]');
+	await dialog.waitFor();
+	await axeCheck(page, 'the co-browsing settings dialog');
+	await dialog.getByLabel('Also mask the text of (CSS selectors)').fill('.balance, a[');
+	await dialog.locator('#site-cb-save').click();
+	await dialog.getByText('This is not a valid CSS selector list.').waitFor();
+	await dialog.getByLabel('Also mask the text of (CSS selectors)').fill('.balance, #iban');
+	await dialog.getByLabel(/Remote control/).uncheck();
+	await shot(page, 'cobrowse-site-settings');
+	await dialog.locator('#site-cb-save').click();
+	await dialog.waitFor({ state: 'detached' });
+	await section.getByText('On, view only. Pages up to 4 MB.').waitFor();
+	await section.getByText('Masked: .balance, #iban').waitFor();
+	assert.equal(sql(`SELECT after->>'mask_selectors' FROM audit_log WHERE action = 'site.cobrowse' AND object_id = '${site.id}' ORDER BY id DESC LIMIT 1`), '.balance, #iban');
+	assert.deepEqual(page.errors, []);
 });

@@ -1,10 +1,16 @@
 // Co-browsing over the real stack (issue 5): who may send which frame, the
 // conversation record, the audit log, the per-site snapshot limit, settings.
-import test from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { sql, newOrg } from '../lib/vb.mjs';
-import { siteFor, staff, customer, defaultQueue, sleep } from '../lib/chat.mjs';
+import { siteFor, staff as staff0, customer as customer0, defaultQueue, sleep } from '../lib/chat.mjs';
+
+// Every socket opened here is closed at the end (the runner waits for them).
+const sockets = [];
+const staff = async (...a) => { const s = await staff0(...a); sockets.push(s.ws); return s; };
+const customer = async (...a) => { const c = await customer0(...a); sockets.push(c.ws); return c; };
+after(() => sockets.forEach((w) => w.close()));
 
 async function world(agents = ['Ada Agent']) {
 	const { admin, tenant } = await newOrg();

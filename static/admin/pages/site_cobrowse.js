@@ -21,7 +21,7 @@ function summary(s) {
 export function cobrowseSection(site, { canWrite }) {
 	const titleId = uid('site-cobrowse');
 	const body = h('div', { class: 'site-files__body' }, h('p', { class: 'muted' }, '…'));
-	const el = h('div', { class: 'site__block site__block--wide site-files', 'aria-labelledby': titleId, role: 'group' },
+	const el = h('div', { class: 'site__block site__block--wide site-cobrowse', 'aria-labelledby': titleId, role: 'group' },
 	    h('h3', { class: 'site__label', id: titleId }, t('siteCobrowse.title')), body);
 	let settings = null;
 
