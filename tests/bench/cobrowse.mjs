@@ -114,17 +114,24 @@ async function world(n, agents) {
 	const customers = rows.map(([token, id], i) => ({ token, conv: Number(id), agent: team[i % agents] }));
 	sql(`INSERT INTO conversation_staff (tenant_id, conversation_id, user_id) VALUES ` +
 	    customers.map((c) => `(${tenant}, ${c.conv}, ${c.agent.id})`).join(','));
+	const step = async (what, p) => {
+		try {
+			return await p;
+		} catch (e) {
+			throw new Error(`cobrowse bench: ${what}: ${e.message}`);
+		}
+	};
 	for (const c of customers) {
 		c.agent.ws.sendJson({ type: 'subscribe', conversation_id: c.conv, after_seq: 0 });
-		await c.agent.ws.next((f) => f.type === 'subscribed' && f.conversation_id === c.conv, 10000);
-		c.ws = await connect(BASE, { token: c.token });
-		await c.ws.next((f) => f.type === 'hello');
+		await step('agent subscribe', c.agent.ws.next((f) => (f.type === 'subscribed' && f.conversation_id === c.conv) || f.type === 'error', 10000));
+		c.ws = await step('customer socket', connect(BASE, { token: c.token }));
+		await step('customer hello', c.ws.next((f) => f.type === 'hello', 10000));
 		c.ws.sendJson({ type: 'subscribe', conversation_id: c.conv, after_seq: 0 });
-		await c.ws.next((f) => f.type === 'subscribed');
+		await step('customer subscribe', c.ws.next((f) => f.type === 'subscribed', 10000));
 		c.agent.ws.sendJson({ type: 'cobrowse', op: 'request', conversation_id: c.conv });
-		await c.ws.next((f) => f.type === 'cobrowse' && f.op === 'request', 10000);
+		await step('request', c.ws.next((f) => f.type === 'cobrowse' && f.op === 'request', 10000));
 		c.ws.sendJson({ type: 'cobrowse', op: 'consent', conversation_id: c.conv });
-		await c.ws.next((f) => f.type === 'cobrowse' && f.op === 'record', 10000);
+		await step('consent', c.ws.next((f) => f.type === 'cobrowse' && f.op === 'record', 10000));
 	}
 	for (const a of team)
 		a.ws.frames.length = 0;
