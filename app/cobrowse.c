@@ -32,38 +32,50 @@
 #include <curl/curl.h>
 
 #define COBROWSE_VIEW	"templates/cobrowse_view.html"
-#define COBROWSE_VIEW_MAX	(64 * 1024)
+#define COBROWSE_SCRIPT	"static/widget/cobrowse.js"
+#define COBROWSE_FILE_MAX	(512 * 1024)
 
 static const char cobrowse_view_csp[] =
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; frame-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
-/* GET /console/cobrowse-view: console.agent (route table). */
-int
-cobrowse_view(struct vbreq *r)
+/* A file of ours (at most 512 KiB) into *len bytes; NULL when unreadable. */
+static char *
+cobrowse_file(const char *rel, size_t *len)
 {
 	char		 path[PATH_MAX], *buf;
 	struct stat	 st;
 	ssize_t		 n;
 	int		 fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", vb_root(), COBROWSE_VIEW) >= sizeof(path) ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		vb_error(r, 500, "internal", "Viewer page missing");
-		return (VB_DONE);
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > COBROWSE_VIEW_MAX) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", vb_root(), rel) >= sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > COBROWSE_FILE_MAX) {
 		close(fd);
-		vb_error(r, 500, "internal", "Viewer page unreadable");
-		return (VB_DONE);
+		return (NULL);
 	}
 	buf = kore_malloc((size_t)st.st_size + 1);
 	n = read(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (n != st.st_size) {
 		kore_free(buf);
-		vb_error(r, 500, "internal", "Viewer page unreadable");
+		return (NULL);
+	}
+	*len = (size_t)n;
+	return (buf);
+}
+
+/* GET /console/cobrowse-view: console.agent (route table). */
+int
+cobrowse_view(struct vbreq *r)
+{
+	char	*buf;
+	size_t	 len;
+
+	if ((buf = cobrowse_file(COBROWSE_VIEW, &len)) == NULL) {
+		vb_error(r, 500, "internal", "Viewer page missing");
 		return (VB_DONE);
 	}
 	r->status = 200;
@@ -73,7 +85,31 @@ cobrowse_view(struct vbreq *r)
 	http_response_header(r->req, "referrer-policy", "same-origin");
 	http_response_header(r->req, "cache-control", "no-store");
 	http_response_header(r->req, "content-type", "text/html; charset=utf-8");
-	http_response(r->req, 200, buf, (size_t)n);
+	http_response(r->req, 200, buf, len);
+	kore_free(buf);
+	return (VB_DONE);
+}
+
+/*
+ * GET /widget/cb.js: static/widget/cobrowse.js, the host page's co-browse
+ * module, which loader.js adds only when a session starts (a short path:
+ * the loader must stay under 5 KB gzip).
+ */
+int
+cobrowse_script(struct vbreq *r)
+{
+	char	*buf;
+	size_t	 len;
+
+	if ((buf = cobrowse_file(COBROWSE_SCRIPT, &len)) == NULL) {
+		vb_error(r, 404, "not_found", "No such file");
+		return (VB_DONE);
+	}
+	r->status = 200;
+	http_response_header(r->req, "content-type", "text/javascript; charset=utf-8");
+	http_response_header(r->req, "cache-control", "public, max-age=300");
+	http_response_header(r->req, "x-content-type-options", "nosniff");
+	http_response(r->req, 200, buf, len);
 	kore_free(buf);
 	return (VB_DONE);
 }

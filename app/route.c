@@ -248,6 +248,7 @@ static struct vb_route routes[] = {
 	 * the agent's replay viewer and the site's co-browse settings. */
 	{ "GET", "/console/cobrowse-view", RT_PAGE, "console.agent", cobrowse_view },
 	{ "GET", "/api/cobrowse/proxy", 0, "console.agent", cobrowse_proxy },
+	{ "GET", "/widget/cb.js", RT_PUBLIC, NULL, cobrowse_script },
 	{ "GET", "/api/sites/:id/cobrowse", 0, "sites.read", SQL, Q_SITE_COBROWSE_GET, 200,
 	    "cobrowse", { PATH_ID } },
 	{ "PUT", "/api/sites/:id/cobrowse", 0, "sites.write", SQL, Q_SITE_COBROWSE_SAVE, 200,

@@ -316,6 +316,7 @@ int	offline_read(struct vbreq *);
 
 /* cobrowse.c: co-browsing (issue 5) */
 int	cobrowse_view(struct vbreq *);
+int	cobrowse_script(struct vbreq *);
 int	cobrowse_proxy(struct vbreq *);
 void	cobrowse_free(struct vbreq *);
 

@@ -153,11 +153,20 @@ BEGIN
 		IF s.id IS NOT NULL THEN
 			PERFORM vb_fail(409, 'cobrowse_live', 'Co-browsing is already requested or running');
 		END IF;
+		IF op = 'start' THEN
+			-- The customer's own offer, after the panel's consent dialog.
+			INSERT INTO cobrowse_sessions (tenant_id, conversation_id, status, consented_at)
+			VALUES (c.tenant_id, conv, 'active', now()) RETURNING * INTO s;
+			PERFORM vb_audit('cobrowse.consent', 'conversation', conv::text, NULL,
+			    jsonb_build_object('session_id', s.id, 'offered', true), c.tenant_id);
+			line := vb_cobrowse_line(conv, 'started', s.id, 'The customer is sharing their screen');
+			RETURN QUERY VALUES ('conv', conv, line), ('conv', conv, vb_cobrowse_state(s, 'started')),
+			    ('cb_on', conv, vb_cobrowse_on(s, c));
+			RETURN;
+		END IF;
 		INSERT INTO cobrowse_sessions (tenant_id, conversation_id, requested_by)
-		VALUES (c.tenant_id, conv, CASE WHEN p_kind = 'staff' THEN p_who END) RETURNING * INTO s;
-		line := vb_cobrowse_line(conv, 'requested', s.id, CASE WHEN p_kind = 'staff'
-		    THEN who || ' asked to see the customer''s screen'
-		    ELSE 'The customer offered to share their screen' END);
+		VALUES (c.tenant_id, conv, p_who) RETURNING * INTO s;
+		line := vb_cobrowse_line(conv, 'requested', s.id, who || ' asked to see the customer''s screen');
 		RETURN QUERY VALUES ('conv', conv, line), ('conv', conv, vb_cobrowse_state(s, 'request'));
 		RETURN;
 	END IF;

@@ -11,18 +11,20 @@
 // Page → panel: {type:'vb-cb', op:'data', id, part, parts, snap, data} (the
 // masked page, relayed as cobrowse_data), {op:'stop'} and {op:'revoke'} (the
 // customer's buttons on the page).
-// store 'vb.cb.<conversation>' = session id while sharing: the next page of
-// the site asks to resume.
+// A page change (or a new socket) resumes sharing when the chat's latest
+// co-browse line (meta.cobrowse of the system messages) says it runs.
 //
 // new CobrowsePanel({ post, frame, fileUrl, onShow }) → .el goes in the
-// panel; start(conv), subscribed(), onFrame(f), fromPage(m), shown().
+// panel; start(conv), subscribed(), onFrame(f), fromPage(m), offer() (the
+// menu's "Share this page"), error(code).
 
 import { h, clear } from './dom.js';
 import { t } from './i18n.js';
-import { load, save, remove } from './store.js';
 
 export class CobrowsePanel {
-	constructor({ post, frame, fileUrl, onShow }) {
+	constructor({ post, frame, fileUrl, onShow, history }) {
+		this.history = history;
+		this.sharing = false;
 		this.post = post;
 		this.frame = frame;
 		this.fileUrl = fileUrl;
@@ -33,17 +35,14 @@ export class CobrowsePanel {
 		    'aria-labelledby': 'vb-cb-title', 'aria-describedby': 'vb-cb-text' });
 	}
 
-	get key() {
-		return `vb.cb.${this.conv}`;
-	}
-
 	start(conv) {
 		this.conv = conv;
 	}
 
 	// After every (re)subscription: a page change keeps sharing on.
 	subscribed() {
-		if (load(this.key))
+		const last = this.history().filter((m) => m.meta?.cobrowse).at(-1);
+		if (/^(started|control_)/.test(last?.meta.cobrowse.event || ''))
 			this.send({ type: 'cobrowse', op: 'resume' });
 	}
 
@@ -82,6 +81,14 @@ export class CobrowsePanel {
 		    () => this.send({ type: 'cobrowse', op: 'decline' }));
 	}
 
+	// The customer offers to share from the panel's menu: consent first.
+	offer() {
+		if (this.sharing || !this.conv)
+			return;
+		this.dialog(t('cb.title'), `${t('cb.askCustomer')} ${t('cb.what')}`, t('cb.accept'), t('cb.decline'),
+		    () => this.send({ type: 'cobrowse', op: 'start' }), () => {});
+	}
+
 	askControl(f) {
 		this.dialog(t('cb.controlTitle', { name: f.agent || '' }), t('cb.controlWhat'),
 		    t('cb.grant'), t('cb.refuse'),
@@ -90,16 +97,15 @@ export class CobrowsePanel {
 	}
 
 	stopped() {
-		const sharing = Boolean(load(this.key));
 		this.close();
-		if (!sharing)
+		if (!this.sharing)
 			return;
-		remove(this.key);
+		this.sharing = false;
 		this.post({ type: 'vb-cb', op: 'stop' });
 	}
 
 	onFrame(f) {
-		const sharing = Boolean(load(this.key));
+		const sharing = this.sharing;
 		if (f.type !== 'cobrowse' && !sharing)
 			return;
 		if (f.type === 'cobrowse_live') {
@@ -119,7 +125,7 @@ export class CobrowsePanel {
 				this.ask(f);
 			break;
 		case 'record':
-			save(this.key, f.session_id);
+			this.sharing = true;
 			this.post({ type: 'vb-cb', op: 'record', conversation_id: this.conv,
 			    mask_selectors: f.mask_selectors, block_selectors: f.block_selectors,
 			    max_snapshot_bytes: f.max_snapshot_bytes, control: f.control });
@@ -146,7 +152,7 @@ export class CobrowsePanel {
 
 	// From cobrowse.js on the host page.
 	fromPage(m) {
-		if (!this.conv || !load(this.key))
+		if (!this.conv || !this.sharing)
 			return;
 		if (m.op === 'data' && typeof m.data === 'string')
 			this.send({ type: 'cobrowse_data', id: m.id, part: m.part, parts: m.parts,

@@ -15,16 +15,17 @@
  * act on masked or blocked elements: control actions on them are refused
  * here, whatever the server let through.
  *
- * With the panel (window.postMessage, origin HOST only, source = the panel
- * window that loader.js saw): see static/widget/cobrowse-panel.js.
+ * Served as HOST/widget/cb.js. loader.js hands over the panel's first
+ * message event (window.vbCb); from then on only messages from that window
+ * and origin HOST are taken: see static/widget/cobrowse-panel.js.
  */
 (function (w, d) {
 	'use strict';
-	var boot = w.__vbCb, me = d.currentScript;
-	if (!boot || !me || w.__vbCbOn)
+	var boot = w.vbCb, me = d.currentScript;
+	if (!boot || !boot.source || !me || w.vbCbOn)
 		return;
-	w.__vbCbOn = 1;
-	var HOST = new URL(me.src).origin, PANEL = boot[0];
+	w.vbCbOn = 1;
+	var HOST = new URL(me.src).origin, PANEL = boot.source;
 	var SVG = 'http://www.w3.org/2000/svg', MASK = '\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022', PART = 16000;
 	var cfg = null, stopRec = null, granted = false, agent = '', batch = [], timer = 0, batchId = 0;
 	var ui, root, banner, bannerText, stopBtn, revokeBtn, pointer, svg, toast, card;
@@ -337,5 +338,5 @@
 		if (e.source === PANEL && e.origin === HOST && m && m.type === 'vb-cb')
 			on(m);
 	});
-	on(boot[1]);
+	on(boot.data);
 })(window, document);

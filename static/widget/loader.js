@@ -284,10 +284,10 @@
 			btn.focus();
 	}
 
-	var KEY = /^vb\.(seq|log|outbox|cb)\.(\d+)$/;
+	var KEY = /^vb\.(seq|log|outbox)\.(\d+)$/;
 	function kept(c) {
 		var o = {};
-		['seq', 'log', 'outbox', 'cb'].forEach(function (k) {
+		['seq', 'log', 'outbox'].forEach(function (k) {
 			var v = get('sessionStorage', 'vb.' + k + '.' + c);
 			if (v != null)
 				o['vb.' + k + '.' + c] = v;
@@ -341,8 +341,8 @@
 			}, { altcha: m.altcha, email: m.email, code: m.code });
 		else if (m.type === 'vb-close')
 			close(true);
-		else if (m.type === 'vb-cb' && !w.__vbCb)
-			w.__vbCb = [e.source, m], d.head.appendChild(el('script')).src = HOST + '/static/widget/cobrowse.js';
+		else if (m.type == 'vb-cb' && !w.vbCb)
+			w.vbCb = e, d.head.appendChild(el('script')).src = HOST + '/widget/cb.js';
 		else if (m.type === 'vb-unread') {
 			unread = Math.max(0, m.count | 0);
 			label();

@@ -63,6 +63,7 @@ const offline = new OfflineForm({ onShow: (form) => { composer.hidden = form; },
 
 // Co-browsing (issue 5): consent dialogs and the relay to the host page.
 const cobrowse = new CobrowsePanel({ post: (m) => post(m), frame: (f) => chat?.frame(f),
+    history: () => chat?.history() || [],
     fileUrl: (id) => new URL(fileUrl(id, { token }), location.href).href,
     onShow: (el) => {
 	if (!visible)
@@ -87,7 +88,9 @@ const head = h('header', { class: 'head' },
 	h('ul', { class: 'menu__list', id: 'vb-menu', hidden: true },
 	    h('li', null, h('a', { class: 'menu__item', id: 'vb-transcript', href: '#',
 		download: '', onClick: () => toggleMenu(false) },
-		fileIcon('download'), t('menu.transcript'))))),
+		fileIcon('download'), t('menu.transcript'))),
+	    h('li', null, h('button', { type: 'button', class: 'menu__item', id: 'vb-cb-start',
+		onClick: () => { toggleMenu(false); cobrowse.offer(); } }, t('cb.menu'))))),
     h('button', { type: 'button', class: 'head__close', id: 'vb-close',
 	'aria-label': t('panel.close'), title: t('panel.close'), onClick: () => post({ type: 'vb-close' }) },
 	icon('close')));
@@ -958,7 +961,7 @@ function toggleMenu(open = menuList.hidden) {
 	menuList.hidden = !open;
 	menuBtn.setAttribute('aria-expanded', String(open));
 	if (open)
-		menuList.querySelector('a')?.focus();
+		menuList.querySelector('a, button')?.focus();
 }
 menuList.addEventListener('keydown', (e) => {
 	if (e.key === 'Escape') {

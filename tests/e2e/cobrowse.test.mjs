@@ -105,6 +105,13 @@ async function shot(page, name) {
 	page.errors.length = n;
 }
 
+// A condition in the page, named when it times out.
+function waitIn(page, fn, what) {
+	return page.waitForFunction(fn, null, { timeout: 20000 }).catch((e) => {
+		throw new Error(`${what}: ${e.message.split('\n')[0]}`);
+	});
+}
+
 // Polls cond from here (scripts do not run in the sandboxed replay frame).
 async function until(cond, what) {
 	const end = Date.now() + TIMEOUT;
@@ -200,7 +207,7 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	const box = await glass.boundingBox();
 	await a.page.mouse.move(box.x + 100, box.y + 120);
 	await a.page.mouse.move(box.x + 140, box.y + 160, { steps: 5 });
-	await pc.waitForFunction(() => !window.__vbRoots.get('vb-cobrowse').querySelector('.p').classList.contains('o'));
+	await waitIn(pc, () => !window.__vbRoots.get('vb-cobrowse').querySelector('.p').classList.contains('o'), "the agent's pointer on the customer's page");
 	const cx = Number(await pc.evaluate(() => window.__vbRoots.get('vb-cobrowse').querySelector('.p').getAttribute('cx')));
 	assert.ok(cx > 90 && cx < 200, `the pointer is where Ada points (${cx})`);
 
@@ -211,7 +218,7 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	await a.page.mouse.down();
 	await a.page.mouse.move(box.x + 200, box.y + 90, { steps: 6 });
 	await a.page.mouse.up();
-	await pc.waitForFunction(() => window.__vbRoots.get('vb-cobrowse').querySelectorAll('svg polyline').length > 0);
+	await waitIn(pc, () => window.__vbRoots.get('vb-cobrowse').querySelectorAll('svg polyline').length > 0, "the stroke on the customer's page");
 	await shot(pc, 'cobrowse-customer-annotation');
 
 	// Without a grant, a control command is refused by the server.
@@ -257,7 +264,7 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	await a.page.mouse.click(pwBox.x + 5, pwBox.y + pwBox.height / 2);
 	await a.page.locator('#cobrowse-fill').fill('typed-by-agent');
 	await a.page.locator('#cobrowse-fill-submit').click();
-	await pc.waitForFunction(() => /protected field/.test(window.__vbRoots.get('vb-cobrowse').querySelector('.t').textContent));
+	await waitIn(pc, () => /protected field/.test(window.__vbRoots.get('vb-cobrowse').querySelector('.t').textContent), "the refusal note on the customer's page");
 	assert.equal(await pc.locator('#pw').inputValue(), SECRET_PASSWORD);
 	assert.ok(Number(sql(`SELECT count(*) FROM audit_log WHERE action = 'cobrowse.control' AND object_id = '${conv}'`)) >= 1);
 	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE action = 'cobrowse.control_granted' AND object_id = '${conv}'`), '1');

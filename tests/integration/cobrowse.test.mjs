@@ -180,6 +180,22 @@ test('remote control: off by default, only with a grant, audited, revocable', as
 	assert.equal(audits(tenant, 'cobrowse.control', cust.conv), 1);
 });
 
+test('the customer may offer to share from the widget: active at once, audited', async () => {
+	const { tenant, site, team: [ada] } = await world();
+	const cust = await customer(site);
+	await answer(ada, cust.conv);
+	cust.ws.sendJson({ type: 'cobrowse', op: 'start', conversation_id: cust.conv });
+	const rec = await cust.ws.next((f) => f.type === 'cobrowse' && f.op === 'record');
+	assert.equal(rec.conversation_id, cust.conv);
+	await ada.ws.next((f) => f.type === 'cobrowse' && f.op === 'started');
+	assert.equal(audits(tenant, 'cobrowse.consent', cust.conv), 1);
+	cust.ws.sendJson(data(cust.conv));
+	await ada.ws.next((f) => f.type === 'cobrowse_data');
+	// A second one while it runs: refused.
+	cust.ws.sendJson({ type: 'cobrowse', op: 'start', conversation_id: cust.conv });
+	assert.equal((await error(cust.ws)).code, 'cobrowse_live');
+});
+
 test('snapshot limit per site: a clear message to both sides', async () => {
 	const { admin, site, team: [ada] } = await world();
 	let r = await admin.put(`/api/sites/${site.id}/cobrowse`, { enabled: true, remote_control: false,
