@@ -26,7 +26,7 @@ REC_LIBS = $(shell pkg-config --libs opus ogg libavformat libavcodec libavutil l
 APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c app/hub.c \
 	  app/page.c app/ops.c app/util.c app/totp.c app/wauth.c app/widget.c app/wmail.c \
 	  app/files.c app/fileutil.c app/offline.c app/wsframe.c \
-	  app/callutil.c app/calls.c
+	  app/callutil.c app/calls.c app/cbframe.c app/cobrowse.c
 PURE_SRC = app/util.c app/totp.c app/wauth.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
 QUERIES	= $(wildcard sql/queries/*.sql)
@@ -41,16 +41,29 @@ MEDIA_LIBS = -lssl -lcrypto -lsrtp2 -ljansson -lz
 
 .PHONY: all deps run migrate test unit integration e2e bench fuzz clean stop
 
-all: $(BUILD)/vb.so $(BUILD)/vbctl $(BUILD)/vb-media
+# Browser libraries from npm (conf/vendor/package-lock.json), copied into
+# static/vendor/ (not in git): rrweb for co-browsing (issue 5).
+VENDOR	= static/vendor/rrweb-record.js static/vendor/rrweb-replay.js static/vendor/rrweb-replay.css
+
+all: $(BUILD)/vb.so $(BUILD)/vbctl $(BUILD)/vb-media $(VENDOR)
 
 deps:
 	@conf/bin/vb-deps
+
+$(VENDOR) &: conf/vendor/package.json conf/vendor/package-lock.json
+	@mkdir -p build-vendor static/vendor
+	@cp conf/vendor/package.json conf/vendor/package-lock.json build-vendor/
+	@cd build-vendor && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@cp build-vendor/node_modules/@rrweb/record/dist/record.umd.min.cjs static/vendor/rrweb-record.js
+	@cp build-vendor/node_modules/@rrweb/replay/dist/replay.umd.min.cjs static/vendor/rrweb-replay.js
+	@cp build-vendor/node_modules/@rrweb/replay/dist/style.min.css static/vendor/rrweb-replay.css
+	@echo "  VENDOR static/vendor (rrweb)"
 
 $(BUILD)/queries.h: $(QUERIES) conf/bin/vb-sqlgen
 	@mkdir -p $(BUILD)
 	conf/bin/vb-sqlgen $(QUERIES) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: app/%.c app/vb.h app/util.h app/fileutil.h app/wsframe.h app/callutil.h $(BUILD)/queries.h
+$(BUILD)/%.o: app/%.c app/vb.h app/util.h app/fileutil.h app/wsframe.h app/callutil.h app/cbframe.h $(BUILD)/queries.h
 	@test -n "$(KORE_FEATURES)" || { echo "kore is not installed: run 'make deps'" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	@echo "  CC  $<"
@@ -113,4 +126,4 @@ fuzz:
 	@tests/fuzz/run
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-vendor static/vendor

@@ -21,6 +21,7 @@
 #include "vb.h"
 #include "queries.h"
 #include "wsframe.h"
+#include "cbframe.h"
 
 #define HUB_CHANNEL	"vb:hub"
 #define HUB_BUCKETS	4096
@@ -50,6 +51,16 @@ struct hub_conn {
 	u_int64_t		 seen_at;	/* staff presence last told */
 	int			 pending;
 	int			 closed;
+	/* Co-browsing (issue 5): the conversation whose page this customer
+	 * connection may send (0: none), its snapshot limit and byte budget;
+	 * staff connections: a budget for pointer and drawing frames. */
+	int64_t			 cb_conv;
+	int64_t			 cb_limit;
+	int64_t			 cb_snap_id;
+	int64_t			 cb_snap_bytes;
+	int64_t			 cb_refused_id;
+	double			 cb_tokens;
+	u_int64_t		 cb_tokens_at;
 };
 
 struct hub_sub {
@@ -78,6 +89,7 @@ void	hub_disconnect(struct connection *);
 static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *, int);
 static void	hub_route(int64_t);
 static void	hub_presence(struct hub_conn *);
+static void	hub_cb_seen(struct hub_conn *, int64_t, const char *, size_t);
 
 /* Subscriptions ------------------------------------------------------------ */
 
@@ -199,6 +211,8 @@ hub_deliver(int64_t conv, const char *data, size_t len, struct hub_conn *skip,
 			continue;
 		if (staff_only && s->hc->kind != HUB_STAFF)
 			continue;
+		if (s->hc->cb_conv == conv)
+			hub_cb_seen(s->hc, conv, data, len);
 		hub_send(s->hc, data, len);
 	}
 }
@@ -985,7 +999,7 @@ static void hub_in_finish(struct hub_conn *hc, struct hub_in *in) { hub_in_answe
  * sql/migrations/0015_console.sql) that are carried out here, in order.
  */
 enum hub_fx { FX_REPLY, FX_CONV, FX_STAFF, FX_USER, FX_SUB, FX_UNSUB, FX_WATCH,
-    FX_ROUTE, FX_BOARD };
+    FX_ROUTE, FX_BOARD, FX_CB_ON, FX_CB_OFF };
 
 static const struct {
 	const char	*name;
@@ -994,6 +1008,7 @@ static const struct {
 	{ "reply", FX_REPLY }, { "conv", FX_CONV }, { "staff", FX_STAFF },
 	{ "user", FX_USER }, { "sub", FX_SUB }, { "unsub", FX_UNSUB },
 	{ "watch", FX_WATCH }, { "route", FX_ROUTE }, { "board", FX_BOARD },
+	{ "cb_on", FX_CB_ON }, { "cb_off", FX_CB_OFF },
 };
 
 static int
@@ -1009,6 +1024,8 @@ hub_fx_lookup(const char *name, enum hub_fx *fx)
 	}
 	return (0);
 }
+
+static void	hub_cb_fx(struct hub_conn *, int, int64_t, const char *, size_t);
 
 /* One effect; hc is NULL when the asking connection has gone. */
 static void
@@ -1048,6 +1065,10 @@ hub_fx_run(struct hub_conn *hc, int64_t tenant, enum hub_fx fx, int64_t id,
 		break;
 	case FX_BOARD:
 		hub_board(tenant);
+		break;
+	case FX_CB_ON:
+	case FX_CB_OFF:
+		hub_cb_fx(hc, fx == FX_CB_ON, id, frame, len);
 		break;
 	}
 }
@@ -1129,6 +1150,239 @@ hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
 	hub_submit(hc, j, hub_op_done, op);
 }
 
+
+/* Co-browsing (issue 5) ------------------------------------------------------
+ *
+ * The customer's page (rrweb events, masked in their browser) comes as
+ * cobrowse_data frames and goes to the staff following the conversation
+ * only, never back to a customer. Lifecycle frames ("cobrowse": request,
+ * consent, stop, control grants) and control actions go through the
+ * database (sql/migrations/0021_cobrowse.sql), which checks them, writes the
+ * conversation's record and the audit log, and answers effects; cb_on lets
+ * this customer connection send page data for the conversation, cb_off (or
+ * the "ended" frame reaching it from anywhere) stops it. Pointer and drawing
+ * frames of staff are ephemeral, like typing. Refusals are logged.
+ */
+#define HUB_CB_RATE	(2 * 1024 * 1024)	/* page bytes per second, sustained */
+#define HUB_CB_BURST	(16 * 1024 * 1024)
+#define HUB_CB_LIVE_RATE 60			/* pointer frames per second */
+#define HUB_CB_LIVE_BURST 120
+
+static void
+hub_cb_refuse(struct hub_conn *hc, int64_t conv, const char *code, const char *msg)
+{
+	vb_log(LOG_NOTICE, "cobrowse: refused %s %lld conversation %lld: %s",
+	    hc->kind == HUB_STAFF ? "user" : "customer", (long long)hc->who,
+	    (long long)conv, code);
+	hub_send_error(hc, NULL, code, msg);
+}
+
+/* A token bucket of cost units (bytes or frames) per second. */
+static int
+hub_cb_budget(struct hub_conn *hc, double cost, double rate, double burst)
+{
+	u_int64_t	now = kore_time_ms();
+
+	if (hc->cb_tokens_at == 0)
+		hc->cb_tokens = burst;
+	else
+		hc->cb_tokens += (double)(now - hc->cb_tokens_at) * rate / 1000.0;
+	if (hc->cb_tokens > burst)
+		hc->cb_tokens = burst;
+	hc->cb_tokens_at = now;
+	if (hc->cb_tokens < cost)
+		return (0);
+	hc->cb_tokens -= cost;
+	return (1);
+}
+
+/* cb_on / cb_off for the customer connection that asked (frame: its reply). */
+static void
+hub_cb_fx(struct hub_conn *hc, int on, int64_t conv, const char *frame, size_t len)
+{
+	int64_t		 limit;
+
+	if (hc == NULL || hc->kind != HUB_CUSTOMER || conv <= 0)
+		return;
+	if (!on) {
+		if (hc->cb_conv == conv)
+			hc->cb_conv = 0;
+		return;
+	}
+	if (frame == NULL)
+		return;
+	limit = cbframe_limit(frame, len);
+	hc->cb_conv = conv;
+	hc->cb_limit = limit > 0 ? limit : 8388608;
+	hc->cb_snap_id = hc->cb_refused_id = hc->cb_snap_bytes = 0;
+	hub_send(hc, frame, len);
+}
+
+/*
+ * A frame on its way to a customer connection that sends page data: the
+ * session's end, wherever it was decided, stops this connection too.
+ */
+static void
+hub_cb_seen(struct hub_conn *hc, int64_t conv, const char *data, size_t len)
+{
+	static const char	ended[] = "{\"op\": \"ended\", \"type\": \"cobrowse\"";
+
+	if (hc->kind == HUB_CUSTOMER && len > sizeof(ended) - 1 &&
+	    memcmp(data, ended, sizeof(ended) - 1) == 0)
+		hc->cb_conv = 0;
+	(void)conv;
+}
+
+/* A refusal by the database (no consent, no grant, not in the chat) is logged. */
+static void
+hub_cb_done(struct db_job *j, void *arg)
+{
+	struct hub_op	*op = arg;
+
+	if (j->failed)
+		vb_log(LOG_NOTICE, "cobrowse: refused %s %lld conversation %lld: %s",
+		    op->customer ? "customer" : "user", (long long)op->hc->who,
+		    (long long)op->conv, j->errhint ? j->errhint : j->sqlstate);
+	hub_op_done(j, arg);
+}
+
+/* Lifecycle: the database checks who may do what and answers effects. */
+static void
+hub_in_cobrowse(struct hub_conn *hc, struct hub_in *in)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		*frame, who[24];
+
+	if (!cbframe_op_ok(&in->w, hc->kind == HUB_STAFF ? CB_STAFF : CB_CUSTOMER)) {
+		hub_cb_refuse(hc, in->w.conv, "invalid",
+		    "cobrowse needs conversation_id and an op you may send");
+		return;
+	}
+	if (!hub_rate_ok(hc)) {
+		hub_send_error(hc, NULL, "rate_limited", "Too many requests; wait a moment");
+		return;
+	}
+	frame = kore_malloc(in->rawlen + 1);
+	memcpy(frame, in->raw, in->rawlen);
+	frame[in->rawlen] = '\0';
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	op = hub_op_new(hc, in->w.conv, NULL);
+	j = hub_job(hc, "");
+	db_add(j, Q_COBROWSE_OP, 3, hc->kind == HUB_STAFF ? "staff" : "customer", who, frame);
+	kore_free(frame);
+	hub_submit(hc, j, hub_cb_done, op);
+}
+
+/* Page data from the consenting customer, to the staff only. */
+static void
+hub_in_cobrowse_data(struct hub_conn *hc, struct hub_in *in)
+{
+	struct cbdata	 d;
+	char		*out, buf[192];
+	size_t		 len;
+	int		 n;
+
+	if (hc->kind != HUB_CUSTOMER) {
+		hub_cb_refuse(hc, in->w.conv, "forbidden", "Only the customer shares their page");
+		return;
+	}
+	if (!cbframe_data(&in->w, &d)) {
+		hub_cb_refuse(hc, in->w.conv, "invalid", "cobrowse_data needs conversation_id, "
+		    "id, part, parts and data of 1 to 61440 bytes");
+		return;
+	}
+	if (hc->cb_conv == 0 || hc->cb_conv != in->w.conv || !hub_subscribed(hc, in->w.conv)) {
+		hub_cb_refuse(hc, in->w.conv, "not_consented",
+		    "Co-browsing is not running for this conversation");
+		return;
+	}
+	if (d.snap) {
+		if (d.id != hc->cb_snap_id) {
+			hc->cb_snap_id = d.id;
+			hc->cb_snap_bytes = 0;
+		}
+		if (hc->cb_refused_id == d.id)
+			return;
+		hc->cb_snap_bytes += (int64_t)d.len;
+		if (hc->cb_snap_bytes > hc->cb_limit) {
+			hc->cb_refused_id = d.id;
+			hub_cb_refuse(hc, in->w.conv, "snapshot_too_large",
+			    "This page is too large to share");
+			n = snprintf(buf, sizeof(buf), "{\"type\":\"cobrowse\",\"op\":\"too_large\","
+			    "\"conversation_id\":%lld,\"limit\":%lld}", (long long)in->w.conv,
+			    (long long)hc->cb_limit);
+			hub_fanout(in->w.conv, buf, (size_t)n, hc, 1);
+			return;
+		}
+	}
+	if (!hub_cb_budget(hc, (double)d.len, HUB_CB_RATE, HUB_CB_BURST)) {
+		hub_cb_refuse(hc, in->w.conv, "rate_limited", "The page changes too fast to share");
+		return;
+	}
+	if ((out = cbframe_data_out(in->w.conv, &d, &len)) == NULL)
+		return;
+	hub_fanout(in->w.conv, out, len, hc, 1);
+	free(out);
+}
+
+/* An agent's pointer, click, drawing or pushed document: to everyone else. */
+static void
+hub_in_cobrowse_live(struct hub_conn *hc, struct hub_in *in)
+{
+	char	*out;
+	size_t	 len;
+
+	if (hc->kind != HUB_STAFF) {
+		hub_cb_refuse(hc, in->w.conv, "forbidden", "Only staff point and draw");
+		return;
+	}
+	if (!hub_subscribed(hc, in->w.conv)) {
+		hub_cb_refuse(hc, in->w.conv, "not_subscribed", "Subscribe to the conversation first");
+		return;
+	}
+	if ((out = cbframe_live(&in->w, hc->who, &len)) == NULL) {
+		hub_send_error(hc, NULL, "invalid", "cobrowse_live needs a kind and its "
+		    "coordinates, points, url or file_id");
+		return;
+	}
+	if (hub_cb_budget(hc, 1.0, HUB_CB_LIVE_RATE, HUB_CB_LIVE_BURST))
+		hub_fanout(in->w.conv, out, len, hc, 0);
+	free(out);
+}
+
+/* A click or fill on the customer's page: only under a current grant. */
+static void
+hub_in_cobrowse_control(struct hub_conn *hc, struct hub_in *in)
+{
+	struct db_job	*j;
+	struct hub_op	*op;
+	char		*frame, who[24];
+
+	if (hc->kind != HUB_STAFF) {
+		hub_cb_refuse(hc, in->w.conv, "forbidden", "Only staff use remote control");
+		return;
+	}
+	if (!cbframe_control_ok(&in->w)) {
+		hub_send_error(hc, NULL, "invalid", "cobrowse_control needs conversation_id, "
+		    "node and action click, or fill with a value of up to 1000 characters");
+		return;
+	}
+	if (!hub_rate_ok(hc)) {
+		hub_send_error(hc, NULL, "rate_limited", "Too many actions; wait a moment");
+		return;
+	}
+	frame = kore_malloc(in->rawlen + 1);
+	memcpy(frame, in->raw, in->rawlen);
+	frame[in->rawlen] = '\0';
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	op = hub_op_new(hc, in->w.conv, NULL);
+	j = hub_job(hc, "");
+	db_add(j, Q_COBROWSE_CONTROL, 2, who, frame);
+	kore_free(frame);
+	hub_submit(hc, j, hub_cb_done, op);
+}
+
 /* What to do with each type of frame wsframe.c knows. */
 static void (*const hub_types[WSF_NTYPES])(struct hub_conn *, struct hub_in *) = {
 	[WSF_NOTE] = hub_in_op,
@@ -1153,6 +1407,10 @@ static void (*const hub_types[WSF_NTYPES])(struct hub_conn *, struct hub_in *) =
 	[WSF_SUBSCRIBE] = hub_in_subscribe,
 	[WSF_TYPING] = hub_in_typing,
 	[WSF_PING] = hub_in_ping,
+	[WSF_COBROWSE] = hub_in_cobrowse,
+	[WSF_COBROWSE_DATA] = hub_in_cobrowse_data,
+	[WSF_COBROWSE_LIVE] = hub_in_cobrowse_live,
+	[WSF_COBROWSE_CONTROL] = hub_in_cobrowse_control,
 };
 
 /*

@@ -201,6 +201,7 @@ vb_onfree(struct http_request *req)
 	pwtask_free(r);
 	wmail_free(r);
 	files_free(r);
+	cobrowse_free(r);
 	if (r->json_ok)
 		kore_json_cleanup(&r->json);
 	sbuf_free(&r->body);

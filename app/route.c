@@ -272,6 +272,17 @@ static struct vb_route routes[] = {
 	    NULL, { } },
 	{ "GET", "/api/recordings/:id/media", 0, "recordings.read", calls_recording_media },
 	{ "GET", "/api/recordings/:id/download", 0, "recordings.read", calls_recording_download },
+	/* Co-browsing (issue 5; app/cobrowse.c, the WebSocket side in hub.c):
+	 * the agent's replay viewer and the site's co-browse settings. */
+	{ "GET", "/console/cobrowse-view", RT_PAGE, "console.agent", cobrowse_view },
+	{ "GET", "/api/cobrowse/proxy", 0, "console.agent", cobrowse_proxy },
+	{ "GET", "/widget/cb.js", RT_PUBLIC, NULL, cobrowse_script },
+	{ "GET", "/api/sites/:id/cobrowse", 0, "sites.read", SQL, Q_SITE_COBROWSE_GET, 200,
+	    "cobrowse", { PATH_ID } },
+	{ "PUT", "/api/sites/:id/cobrowse", 0, "sites.write", SQL, Q_SITE_COBROWSE_SAVE, 200,
+	    "cobrowse", { PATH_ID, B("enabled", P_BOOL, 0, 0), B("mask_selectors", P_OSTR, 0, 2000),
+	      B("block_selectors", P_OSTR, 0, 2000), B("remote_control", P_BOOL, 0, 0),
+	      B("max_snapshot_bytes", P_OINT, 65536, 33554432) } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -205,6 +205,7 @@ struct vbreq {
 	struct sbuf		ext;		/* handlers' own buffer, freed with r */
 	struct wmail		*mail;		/* wmail.c task, freed with r */
 	struct files_req	*files;		/* files.c */
+	struct cbproxy		*cbproxy;	/* cobrowse.c asset proxy task */
 };
 
 /* req.c */
@@ -319,5 +320,11 @@ int	calls_widget_turn(struct vbreq *);
 int	calls_widget_recording(struct vbreq *);
 int	calls_recording_media(struct vbreq *);
 int	calls_recording_download(struct vbreq *);
+
+/* cobrowse.c: co-browsing (issue 5) */
+int	cobrowse_view(struct vbreq *);
+int	cobrowse_script(struct vbreq *);
+int	cobrowse_proxy(struct vbreq *);
+void	cobrowse_free(struct vbreq *);
 
 #endif

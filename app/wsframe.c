@@ -22,6 +22,8 @@ static const char *const wsframe_names[WSF_NTYPES] = {
 	[WSF_FINISH] = "finish", [WSF_SEND] = "send", [WSF_SUBSCRIBE] = "subscribe",
 	[WSF_TYPING] = "typing", [WSF_PING] = "ping", [WSF_READ] = "read",
 	[WSF_LEAVE_QUEUE] = "leave_queue",
+	[WSF_COBROWSE] = "cobrowse", [WSF_COBROWSE_DATA] = "cobrowse_data",
+	[WSF_COBROWSE_LIVE] = "cobrowse_live", [WSF_COBROWSE_CONTROL] = "cobrowse_control",
 };
 
 static const char *const wsframe_states[] = { "ready", "not_ready", "offline" };

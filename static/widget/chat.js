@@ -315,6 +315,12 @@ export class Chat {
 			if (f.conversation_id === this.conv && f.sender?.kind !== 'customer')
 				this.emit('typing', { sender: f.sender });
 			break;
+		case 'cobrowse':	// co-browsing (issue 5): cobrowse-panel.js
+		case 'cobrowse_live':
+		case 'cobrowse_do':
+			if (f.conversation_id === this.conv)
+				this.emit('cobrowse', { frame: f });
+			break;
 		case 'pong':
 			this.clearTimer('pong');
 			break;

@@ -1,4 +1,4 @@
-/* Virtual Branch chat loader (< 5 KB gzip): static/widget/README.md. */
+/* Virtual Branch chat loader: static/widget/README.md */
 (function (w, d) {
 	'use strict';
 	var me = d.currentScript;
@@ -33,7 +33,6 @@
 		} catch (e) { }
 	}
 
-	/* The visit's trail, without query strings. */
 	var url = location.href.split(/[?#]/)[0], pages = get('sessionStorage', 'vb.pages');
 	pages = Array.isArray(pages) ? pages : [];
 	if (!pages.length || pages[pages.length - 1].url !== url)
@@ -342,6 +341,8 @@
 			}, { altcha: m.altcha, email: m.email, code: m.code });
 		else if (m.type === 'vb-close')
 			close(true);
+		else if (m.type == 'vb-cb' && !w.vbCb)
+			w.vbCb = e, d.head.appendChild(el('script')).src = HOST + '/widget/cb.js';
 		else if (m.type === 'vb-unread') {
 			unread = Math.max(0, m.count | 0);
 			label();

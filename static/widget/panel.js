@@ -29,8 +29,9 @@ import { t, initI18n, fmtTime, fmtNumber, getLang } from './i18n.js';
 import { Chat } from './chat.js';
 import { seed, onSave } from './store.js';
 import { SubjectPicker } from './subjects.js';
-import { uploadFile, checkFile, renderAttachment, transcriptUrl, fileIcon } from './files.js';
+import { uploadFile, checkFile, renderAttachment, transcriptUrl, fileIcon, fileUrl } from './files.js';
 import { OfflineForm, readUpTo } from './offline.js';
+import { CobrowsePanel } from './cobrowse-panel.js';
 
 const TEXT_MAX = 4000;
 const TYPING_SHOW = 4000;
@@ -60,6 +61,16 @@ const offline = new OfflineForm({ onShow: (form) => { composer.hidden = form; },
 		post({ type: 'vb-unread', count: unread = n });
 } });
 
+// Co-browsing (issue 5): consent dialogs and the relay to the host page.
+const cobrowse = new CobrowsePanel({ post: (m) => post(m), frame: (f) => chat?.frame(f),
+    history: () => chat?.history() || [],
+    fileUrl: (id) => new URL(fileUrl(id, { token }), location.href).href,
+    onShow: (el) => {
+	if (!visible)
+		post({ type: 'vb-unread', count: ++unread });
+	el.scrollIntoView({ block: 'nearest' });
+    } });
+
 // ---------------------------------------------------------------- layout
 
 const statusText = h('span', { class: 'head__status-text' }, t('status.connecting'));
@@ -77,7 +88,9 @@ const head = h('header', { class: 'head' },
 	h('ul', { class: 'menu__list', id: 'vb-menu', hidden: true },
 	    h('li', null, h('a', { class: 'menu__item', id: 'vb-transcript', href: '#',
 		download: '', onClick: () => toggleMenu(false) },
-		fileIcon('download'), t('menu.transcript'))))),
+		fileIcon('download'), t('menu.transcript'))),
+	    h('li', null, h('button', { type: 'button', class: 'menu__item', id: 'vb-cb-start',
+		onClick: () => { toggleMenu(false); cobrowse.offer(); } }, t('cb.menu'))))),
     h('button', { type: 'button', class: 'head__close', id: 'vb-close',
 	'aria-label': t('panel.close'), title: t('panel.close'), onClick: () => post({ type: 'vb-close' }) },
 	icon('close')));
@@ -93,7 +106,7 @@ const scroller = h('div', { class: 'scroller', id: 'vb-scroller', tabindex: '0',
     'aria-labelledby': 'vb-log-label' },
     h('h2', { class: 'vh', id: 'vb-log-label' }, t('panel.log')),
     h('div', { class: 'greeting' }, greetingText),
-    subjects.el, log, waiting, typingSlot, offline.el);
+    subjects.el, log, waiting, typingSlot, offline.el, cobrowse.el);
 
 const input = h('textarea', { id: 'vb-input', class: 'composer__input', rows: 1,
     maxLength: TEXT_MAX, placeholder: t('composer.placeholder'), autocomplete: 'off',
@@ -191,6 +204,8 @@ window.addEventListener('message', (e) => {
 		show(Boolean(m.focus));
 	else if (m.type === 'vb-hide')
 		visible = false;
+	else if (m.type === 'vb-cb')
+		cobrowse.fromPage(m);
 });
 
 // W2: the customer has seen the thread up to its last message.
@@ -492,6 +507,7 @@ function start(tok, conversationId) {
 		resetView();
 	}
 	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
+	cobrowse.start(conversationId);
 	filesStart(token, conversationId);
 	offline.start(token, conversationId, !chat.history().length);
 	for (const m of chat.history())
@@ -540,6 +556,12 @@ function onEvent(type, d) {
 	case 'read':
 		markStaffRead(d.seq);
 		break;
+	case 'cobrowse':
+		cobrowse.onFrame(d.frame);
+		break;
+	case 'subscribed':
+		cobrowse.subscribed();
+		break;
 	case 'queued':
 		addPending(d.entry);
 		scrollToEnd();
@@ -548,6 +570,7 @@ function onEvent(type, d) {
 		markFailed(d.entry, d.code);
 		break;
 	case 'notice':
+		cobrowse.error(d.code);
 		addNotice(t(`error.${d.code}`) !== `error.${d.code}` ? t(`error.${d.code}`) : t('error.generic'),
 		    'error', d.code);
 		break;
@@ -938,7 +961,7 @@ function toggleMenu(open = menuList.hidden) {
 	menuList.hidden = !open;
 	menuBtn.setAttribute('aria-expanded', String(open));
 	if (open)
-		menuList.querySelector('a')?.focus();
+		menuList.querySelector('a, button')?.focus();
 }
 menuList.addEventListener('keydown', (e) => {
 	if (e.key === 'Escape') {

@@ -13,6 +13,7 @@ import { h, clear, button, icon, badge, avatar, openDialog, toast, field } from 
 import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, fillCanned, ensureCss, beep, ticker } from '../lib/chatui.js';
 import { followupsSection } from '../lib/followups.js';
+import { Cobrowse } from '../lib/cobrowse.js';
 
 const WAITING_POLL_MS = 5000;
 const TEAM_POLL_MS = 30000;
@@ -68,6 +69,9 @@ export async function render(root, ctx) {
 		live.textContent = '';
 		setTimeout(() => { live.textContent = msg; }, 30);
 	};
+	// Co-browsing (issue 5): the live view of the customer's page.
+	const cobrowse = new Cobrowse(hub, { announce, customerName: (id) => S.chats.get(id)?.customer });
+	root.append(cobrowse.el);
 
 	// ------------------------------------------------------------ state
 	function drawStateSelect() {
@@ -356,6 +360,7 @@ export async function render(root, ctx) {
 		const actions = h('div', { class: 'chathead__actions' });
 		if (c.status === 'open') {
 			if (c.role === 'agent') {
+				actions.append(cobrowse.action(c));
 				actions.append(button(t('console.transfer'), { size: 'sm', id: 'chat-transfer', onClick: () => transferDialog(c) }),
 				    button(t('console.invite'), { size: 'sm', id: 'chat-invite', onClick: () => inviteDialog(c) }),
 				    button(t('console.finish'), { size: 'sm', kind: 'danger', id: 'chat-finish', onClick: () => finishChat(c) }));

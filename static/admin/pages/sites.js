@@ -12,6 +12,7 @@ import { routingBlock } from '../lib/siterouting.js';
 import { widgetActions, mailCard } from './site_widget.js';
 import { filesSection } from './site_files.js';
 import { recordingSection } from './site_recording.js';
+import { cobrowseSection } from './site_cobrowse.js';
 
 export function embedCode(siteKey) {
 	return `<script async src="${location.origin}/widget/loader.js" data-vb-site="${siteKey}"></script>`;
@@ -133,8 +134,8 @@ export async function render(root, ctx) {
 			    copyButton(() => embedCode(s.site_key),
 				{ what: t('sites.embedOf', { name: s.name }) }))),
 		    ctx.can('queues.read') ? routingBlock(s, ctx) : null,
-		    filesSection(s, { canWrite }),
-		    recordingSection(s, { canWrite })));
+		    filesSection(s, { canWrite }), recordingSection(s, { canWrite }),
+		    cobrowseSection(s, { canWrite })));
 	}
 
 	function siteDialog(s) {
