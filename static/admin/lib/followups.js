@@ -56,7 +56,16 @@ export function followupsSection({ transcript, open, hub }) {
 				attrs: { 'data-action': 'done' }, onClick: (e) => markDone(x, e.currentTarget) }))));
 	}
 
+	// The focused button survives a refetch (the list is redrawn).
+	const focusKey = () => {
+		const a = document.activeElement;
+		const li = a && list.contains(a) ? a.closest('[data-conv]') : null;
+		return li && a.dataset.action ? [li.dataset.conv, a.dataset.action] : null;
+	};
+	const findButton = (conv, action) => list.querySelector(`[data-conv="${conv}"] [data-action="${action}"]`);
+
 	function draw(items) {
+		const keep = focusKey();
 		clear(list);
 		const open = items.filter((x) => !x.handled_at).length;
 		count.textContent = open ? ` (${open})` : '';
@@ -66,6 +75,8 @@ export function followupsSection({ transcript, open, hub }) {
 		}
 		for (const x of items)
 			list.append(itemEl(x));
+		if (keep)
+			(findButton(...keep) || section.querySelector('#followups-h')).focus();
 	}
 
 	async function refresh() {
@@ -107,7 +118,7 @@ export function followupsSection({ transcript, open, hub }) {
 			h('dt', null, t('followups.emailTo')), h('dd', { id: 'followup-email-to' }, `${who} <${x.email}>`)),
 		    x.preview ? h('blockquote', { class: 'followups__quote muted' }, x.preview) : null,
 		    text.el);
-		openDialog({
+		const dlg = openDialog({
 			title: t('followups.emailTitle', { name: who }), content, size: 'lg',
 			submitLabel: t('followups.emailSend'), submitId: 'followup-email-send',
 			initialFocus: text.input,
@@ -124,6 +135,9 @@ export function followupsSection({ transcript, open, hub }) {
 				return true;
 			},
 		});
+		// Back to the item's button (the list may have been redrawn), or the
+		// list's heading once the item is answered.
+		dlg.returnFocus = () => findButton(x.id, 'email') || section.querySelector('#followups-h');
 	}
 
 	// Live: a nudge refetches (several close together, once); the poll
