@@ -3,7 +3,7 @@
 // in the session answer and GET /api/widget/status, the offline form's
 // endpoint with every bad input (nothing changes), the rate limit, tenancy,
 // the list, the transcript and the audited "done".
-import test from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -358,6 +358,13 @@ function resetOfflineLimit() {
 	const sock = process.env.VB_REDIS_URL.replace(/^unix:\/\//, '');
 	execFileSync('redis-cli', ['-s', sock, 'DEL', 'vb:offline:a:127.0.0.1']);
 }
+
+// These tests open many widget sessions and leave many messages from
+// 127.0.0.1: leave the per-address limits as found for the files after.
+after(() => {
+	const sock = process.env.VB_REDIS_URL.replace(/^unix:\/\//, '');
+	execFileSync('redis-cli', ['-s', sock, 'DEL', 'vb:offline:a:127.0.0.1', 'vb:wsess:127.0.0.1']);
+});
 
 async function leftMessage(site, email = unique('nora') + '@example.com', message = 'Please call me about my mortgage.') {
 	resetOfflineLimit();
