@@ -35,6 +35,8 @@
  * is -user_id; an organisation's live board (supervisors) lies far below.
  */
 #define HUB_BOARD(t)	(-(INT64_C(1) << 52) - (t))
+/* Every staff connection of an organisation: its follow-up list changed. */
+#define HUB_FOLLOWUPS(t)	(-(INT64_C(1) << 53) - (t))
 
 enum hub_kind { HUB_STAFF = 1, HUB_CUSTOMER };
 
@@ -249,6 +251,13 @@ hub_publish_user(int64_t user, const char *data, size_t len)
 	hub_fanout(-user, data, len, NULL, 1);
 }
 
+/* The organisation's consoles refetch their follow-up list (A7). */
+void
+hub_followups(int64_t tenant)
+{
+	hub_fanout(HUB_FOLLOWUPS(tenant), "{\"type\":\"followups\"}", 20, NULL, 1);
+}
+
 /* Supervisors watching the organisation's live board refetch it. */
 static void
 hub_board(int64_t tenant)
@@ -300,8 +309,10 @@ hub_connect(struct connection *c)
 	hc->tokens_at = kore_time_ms();
 	ops_websockets(1);
 	/* Staff follow their own channel (negative key) for offers. */
-	if (hc->kind == HUB_STAFF)
+	if (hc->kind == HUB_STAFF) {
 		(void)hub_sub_add(hc, -hc->who);
+		(void)hub_sub_add(hc, HUB_FOLLOWUPS(hc->tenant_id));
+	}
 	hub_presence(hc);
 	hub_send(hc, "{\"type\":\"hello\"}", 16);
 }
@@ -906,11 +917,14 @@ hub_staff_done(struct db_job *j, void *arg)
 	struct hub_conn	*hc = op->hc;
 	const char	*v, *sys;
 	char		 buf[160];
-	int		 i, n;
+	int		 i, n, fup;
 
 	sys = NULL;
 	if (!j->failed && strcmp(op->reply, "accepted") == 0)
 		sys = db_value(j, 0, 0, 0);
+	/* A follow-up ended from its chat tab: no wrap-up; the lists change. */
+	fup = !j->failed && strcmp(op->reply, "finished") == 0 &&
+	    db_value(j, 0, 0, 0) != NULL && strcmp(db_value(j, 0, 0, 0), "followup") == 0;
 	if (hub_op_live(op)) {
 		if (j->failed) {
 			hub_job_error(hc, j, NULL);
@@ -920,11 +934,13 @@ hub_staff_done(struct db_job *j, void *arg)
 					if ((v = db_value(j, 2, i, 0)) != NULL)
 						hub_send(hc, v, strlen(v));
 			}
-			n = snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"conversation_id\":%lld}",
-			    op->reply, (long long)op->conv);
+			n = snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"conversation_id\":%lld%s}",
+			    op->reply, (long long)op->conv, fup ? ",\"followup\":true" : "");
 			hub_send(hc, buf, (size_t)n);
 		}
 	}
+	if (fup)
+		hub_followups(op->tenant);
 	/* The join notice reaches the customer wherever they are connected. */
 	if (sys != NULL)
 		hub_fanout(op->conv, sys, strlen(sys), NULL, 0);
@@ -1126,6 +1142,19 @@ hub_in_op(struct hub_conn *hc, struct hub_in *in)
 	hub_submit(hc, j, hub_op_done, op);
 }
 
+/* Left the queue: the contact is on the organisation's follow-up list. */
+static void
+hub_leave_done(struct db_job *j, void *arg)
+{
+	struct hub_op	*op = arg;
+	int64_t		 tenant = op->tenant;
+	int		 ok = !j->failed;
+
+	hub_op_done(j, arg);
+	if (ok)
+		hub_followups(tenant);
+}
+
 /* A customer leaves the queue before anyone answered (W5, A7). */
 static void
 hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
@@ -1147,7 +1176,7 @@ hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
 	op = hub_op_new(hc, in->w.conv, NULL);
 	j = hub_job(hc, "");
 	db_add(j, Q_LEAVE_QUEUE, 2, conv, who);
-	hub_submit(hc, j, hub_op_done, op);
+	hub_submit(hc, j, hub_leave_done, op);
 }
 
 

@@ -171,6 +171,7 @@ offline_post(struct vbreq *r)
 			return (VB_DONE);
 		}
 		tenant = strtoll(db_value(r->job, 0, 0, 0), NULL, 10);
+		r->login.uid = tenant;	/* carried to step 3: the consoles to nudge */
 		kore_strlcpy(cust, db_value(r->job, 0, 0, 2), sizeof(cust));
 		(void)snprintf(conv, sizeof(conv), "%lld", (long long)r->scratch_id);
 		sid = offline_id(r, "subject_id");
@@ -195,6 +196,7 @@ offline_post(struct vbreq *r)
 		vb_json(r, 201, b.data, b.len);
 		sbuf_free(&b);
 		hub_publish(r->scratch_id, v, strlen(v), 0);
+		hub_followups(r->login.uid);
 		return (VB_DONE);
 	}
 	fatal("offline_post: step %d", r->step);

@@ -238,8 +238,7 @@ static struct vb_route routes[] = {
 	{ "POST", "/api/widget/offline", RT_PUBLIC | RT_NOCSRF, NULL, offline_post },
 	{ "GET", "/api/console/followups", 0, "console.agent", SQL, Q_CONSOLE_FOLLOWUPS, 200,
 	    NULL, { } },
-	{ "POST", "/api/console/followups/:id/done", 0, "console.agent", SQL, Q_FOLLOWUP_DONE,
-	    200, "item", { PATH_ID } },
+	{ "POST", "/api/console/followups/:id/done", 0, "console.agent", followmail_done },
 	/* Direct messages for signed-in customers (W15) and unread (W2). */
 	{ "POST", "/api/widget/read", RT_PUBLIC | RT_NOCSRF, NULL, offline_read },
 	{ "POST", "/api/console/followups/:id/reply", 0, "console.agent", SQL, Q_FOLLOWUP_REPLY,
@@ -283,6 +282,12 @@ static struct vb_route routes[] = {
 	    "cobrowse", { PATH_ID, B("enabled", P_BOOL, 0, 0), B("mask_selectors", P_OSTR, 0, 2000),
 	      B("block_selectors", P_OSTR, 0, 2000), B("remote_control", P_BOOL, 0, 0),
 	      B("max_snapshot_bytes", P_OINT, 65536, 33554432) } },
+	/*
+	 * Follow-ups answered by e-mail (W18, A7; app/followmail.c,
+	 * 0023_followup_email.sql): sent through the organisation's SMTP
+	 * server, stored in the conversation only once sent.
+	 */
+	{ "POST", "/api/console/followups/:id/email", 0, "console.agent", followmail_email },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -254,6 +254,7 @@ void	hub_init(void);
 void	hub_publish(int64_t, const char *, size_t, int);
 void	hub_publish_user(int64_t, const char *, size_t);
 void	hub_route_tenant(int64_t);
+void	hub_followups(int64_t);
 
 /* widget.c: customer authorisation, appearance, context (W1, W3, W19) */
 int	widget_config(struct vbreq *);
@@ -265,6 +266,21 @@ int	widget_auth(struct vbreq *);
 int	widget_token_secret(struct vbreq *);
 int	widget_otp(struct vbreq *);
 int	widget_smtp_save(struct vbreq *);
+/* The organisation's SMTP settings, password unsealed (widget_smtp_open). */
+#define WIDGET_KEY_STEP	50	/* a handler's step while widget_keys() loads */
+struct widget_smtp {
+	char	host[256];
+	int	port;
+	int	starttls;
+	char	user[256];
+	char	pass[300];
+	char	from[256];
+	char	site[256];
+};
+int	widget_keys(struct vbreq *, int *);
+int	widget_keys_loaded(struct vbreq *);
+int	widget_smtp_open(struct vbreq *, const char *, struct widget_smtp *);
+void	widget_smtp_clear(struct widget_smtp *);
 
 /* wmail.c: SMTP (libcurl) on a task thread */
 struct wmail;
@@ -313,6 +329,10 @@ int	files_settings_put(struct vbreq *);
 int	offline_status(struct vbreq *);
 int	offline_post(struct vbreq *);
 int	offline_read(struct vbreq *);
+
+/* followmail.c: follow-ups answered by e-mail, the live follow-up list */
+int	followmail_email(struct vbreq *);
+int	followmail_done(struct vbreq *);
 
 /* calls.c: TURN credentials and recording playback (issue 4, S5) */
 int	calls_turn(struct vbreq *);

@@ -38,7 +38,6 @@
 #include "wauth.h"
 #include "queries.h"
 
-#define WIDGET_KEY_STEP		50
 #define WIDGET_CONTEXT_MAX	8192
 #define WIDGET_PAGES_MAX	20
 #define WIDGET_CHALLENGE_S	600
@@ -118,6 +117,19 @@ widget_key_loaded(struct vbreq *r)
 	}
 	r->step = 0;
 	return (1);
+}
+
+/* For other modules (followmail.c): the same, for sealing SMTP passwords. */
+int
+widget_keys(struct vbreq *r, int *rc)
+{
+	return (widget_key(r, rc));
+}
+
+int
+widget_keys_loaded(struct vbreq *r)
+{
+	return (widget_key_loaded(r));
 }
 
 /* JSON helpers ----------------------------------------------------------------- */
@@ -840,62 +852,91 @@ widget_otp_message(struct sbuf *m, const char *from, const char *to, const char 
 	    "you can ignore this e-mail.\r\n", code);
 }
 
-/* Step 3 of widget_otp: the code is stored; send it. */
-static int
-widget_otp_send(struct vbreq *r)
+/*
+ * The organisation's SMTP settings as answered by SQL (host, port,
+ * starttls, username, password: the sealed one in hex, from, site_name)
+ * into *s, the password unsealed. 0 when they cannot be read (the master
+ * secret changed?): logged, nothing kept. widget_smtp_clear() wipes *s.
+ * Needs the keys (widget_keys()).
+ */
+int
+widget_smtp_open(struct vbreq *r, const char *json, struct widget_smtp *s)
 {
-	struct kore_json	 json;
-	struct kore_json_item	*root;
+	struct kore_json	 js;
+	struct kore_json_item	*root, *tls;
 	const char		*host, *user, *sealed, *from, *site;
-	unsigned char		 box[600], pw[300];
-	char			 pass[300];
+	unsigned char		 box[600];
 	size_t			 blen = 0;
 	int64_t			 port = 0;
-	int			 bad = 0, tls, rc;
-	struct sbuf		 msg;
+	int			 bad = 0;
 
-	if (vb_db_error(r))
-		return (VB_DONE);
-	kore_json_init(&json, db_value(r->job, 0, 0, 0), strlen(db_value(r->job, 0, 0, 0)));
-	if (!kore_json_parse(&json) || (root = json.root) == NULL) {
-		kore_json_cleanup(&json);
-		vb_error(r, 500, "internal", "Something went wrong on our side");
-		return (VB_DONE);
+	memset(s, 0, sizeof(*s));
+	if (json == NULL)
+		return (0);
+	kore_json_init(&js, json, strlen(json));
+	if (!kore_json_parse(&js) || (root = js.root) == NULL) {
+		kore_json_cleanup(&js);
+		return (0);
 	}
 	host = widget_str(root, "host", 253, &bad);
 	user = widget_str(root, "username", 254, &bad);
 	sealed = widget_str(root, "password", 1200, &bad);
 	from = widget_str(root, "from", 254, &bad);
 	site = widget_str(root, "site_name", 200, &bad);
-	tls = widget_member(root, "starttls") != NULL &&
-	    widget_member(root, "starttls")->type == KORE_JSON_TYPE_LITERAL &&
-	    widget_member(root, "starttls")->data.literal == KORE_JSON_TRUE;
-	pass[0] = '\0';
+	tls = widget_member(root, "starttls");
+	s->starttls = tls != NULL && tls->type == KORE_JSON_TYPE_LITERAL &&
+	    tls->data.literal == KORE_JSON_TRUE;
 	if (sealed != NULL && (sodium_hex2bin(box, sizeof(box), sealed, strlen(sealed), NULL,
 	    &blen, NULL) != 0 || blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
-	    crypto_secretbox_open_easy(pw, box + crypto_secretbox_NONCEBYTES,
+	    blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES >= sizeof(s->pass) ||
+	    crypto_secretbox_open_easy((unsigned char *)s->pass, box + crypto_secretbox_NONCEBYTES,
 	    blen - crypto_secretbox_NONCEBYTES, box, widget_smtp_key) != 0))
 		bad = 1;
-	else if (sealed != NULL) {
-		blen -= crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
-		memcpy(pass, pw, blen);
-		pass[blen] = '\0';
-	}
-	if (bad || host == NULL || from == NULL || !widget_int(root, "port", &port)) {
-		kore_json_cleanup(&json);
-		sodium_memzero(pw, sizeof(pw));
-		sodium_memzero(pass, sizeof(pass));
+	else if (sealed != NULL)
+		s->pass[blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES] = '\0';
+	sodium_memzero(box, sizeof(box));
+	if (bad || host == NULL || from == NULL || !widget_int(root, "port", &port) ||
+	    port < 1 || port > 65535) {
+		kore_json_cleanup(&js);
+		widget_smtp_clear(s);
 		vb_log(LOG_ERR, "req %s: smtp settings unreadable (secret changed?)", r->reqid);
+		return (0);
+	}
+	s->port = (int)port;
+	kore_strlcpy(s->host, host, sizeof(s->host));
+	kore_strlcpy(s->user, user ? user : "", sizeof(s->user));
+	kore_strlcpy(s->from, from, sizeof(s->from));
+	kore_strlcpy(s->site, site ? site : "", sizeof(s->site));
+	kore_json_cleanup(&js);
+	return (1);
+}
+
+void
+widget_smtp_clear(struct widget_smtp *s)
+{
+	sodium_memzero(s, sizeof(*s));
+}
+
+/* Step 3 of widget_otp: the code is stored; send it. */
+static int
+widget_otp_send(struct vbreq *r)
+{
+	struct widget_smtp	 s;
+	int			 rc;
+	struct sbuf		 msg;
+
+	if (vb_db_error(r))
+		return (VB_DONE);
+	if (!widget_smtp_open(r, db_value(r->job, 0, 0, 0), &s)) {
 		vb_error(r, 503, "mail_not_configured", "E-mail codes are not available for this site");
 		return (VB_DONE);
 	}
 	sbuf_init(&msg);
-	widget_otp_message(&msg, from, r->scratch, site, r->scratch2);
-	rc = wmail_start(r, host, (int)port, tls, user, pass, from, r->scratch, &msg, 4);
+	widget_otp_message(&msg, s.from, r->scratch, s.site, r->scratch2);
+	rc = wmail_start(r, s.host, s.port, s.starttls, s.user[0] ? s.user : NULL, s.pass,
+	    s.from, r->scratch, &msg, 4);
 	sbuf_free(&msg);
-	kore_json_cleanup(&json);
-	sodium_memzero(pw, sizeof(pw));
-	sodium_memzero(pass, sizeof(pass));
+	widget_smtp_clear(&s);
 	return (rc);
 }
 

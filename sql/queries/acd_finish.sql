@@ -1,1 +1,1 @@
-SELECT vb_acd_finish($1::bigint)
+SELECT vb_conversation_finish($1::bigint)

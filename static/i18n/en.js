@@ -1027,4 +1027,15 @@ export default {
 	'siteCobrowse.errSelector': 'This is not a valid CSS selector list.',
 	'siteCobrowse.save': 'Save co-browsing settings',
 	'siteCobrowse.saved': 'Co-browsing settings of {name} saved.',
+	// Follow-ups answered by e-mail, End chat on a follow-up (static/admin/lib/followups.js)
+	'followups.email': 'Reply by e-mail',
+	'followups.emailTitle': 'Reply by e-mail to {name}',
+	'followups.emailTo': 'To',
+	'followups.emailText': 'Your answer',
+	'followups.emailHint': 'Sent from your organisation’s address, with the customer’s message quoted below. Up to 4000 characters.',
+	'followups.emailEmpty': 'Write an answer first.',
+	'followups.emailSend': 'Send e-mail',
+	'followups.emailSent': 'Answer sent to {email}.',
+	'followups.emailedBy': 'Answered by e-mail by {name}, {at}',
+	'followups.closed': 'Follow-up chat ended.',
 };

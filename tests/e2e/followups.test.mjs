@@ -225,3 +225,83 @@ test('a signed-in customer finds the answer to their message on the next visit, 
 	assert.deepEqual(page.errors, []);
 	await page.context().close();
 });
+
+// Reply by e-mail from the follow-up list (0023, app/followmail.c): the
+// dialog (axe, focus, Esc), the mail at the SMTP sink, the item answered;
+// the list refreshes itself when a new message is left (hub nudge).
+test('an agent answers a follow-up by e-mail from the list; the list updates live', async () => {
+	const { smtpSink } = await import('../lib/smtpsink.mjs');
+	const sink = await smtpSink();
+	const open = [];
+	try {
+	const r0 = await org.admin.put('/api/smtp', { host: '127.0.0.1', port: sink.port, starttls: false,
+	    from_address: 'help@bank.test' });
+	assert.equal(r0.status, 200, r0.text);
+	const leave = async (name, email, message) => {
+		const s = (await widgetSession(site.site_key, HOST_ORIGIN)).json;
+		const r = await fetch(BASE + '/api/widget/offline', { method: 'POST', headers: { 'content-type': 'application/json',
+		    authorization: 'Bearer ' + s.token }, body: JSON.stringify({ conversation_id: s.conversation_id,
+		    name, email, message }) });
+		assert.equal(r.status, 201);
+		return s;
+	};
+	const email = unique('lena') + '@example.com';
+	await leave('Lena Marsh', email, 'Why was my transfer to Spain returned?');
+
+	const a = await newPage(browser);
+	open.push(a.context);
+	const pa = a.page;
+	await login(pa, ada.email, 'Console-Pass-123');
+	await pa.goto('/console');
+	const item = pa.locator('#followups .followups__item', { hasText: 'Lena Marsh' });
+	await item.waitFor();
+	// Live: a message left now appears without reloading (no 30 s poll).
+	await pa.locator('#console-conn:not(.is-down)').waitFor();
+	await pa.waitForTimeout(300);
+	await leave('Omar Quill', unique('omar') + '@example.com', 'Please send me my statement.');
+	await pa.locator('#followups .followups__item', { hasText: 'Omar Quill' }).waitFor({ timeout: 5000 });
+
+	await item.locator('button[data-action=email]').click();
+	const dialog = pa.locator('dialog[open]');
+	await dialog.locator('#followup-email-text').waitFor();
+	assert.equal(await pa.evaluate(() => document.activeElement.id), 'followup-email-text', 'focus in the answer');
+	assert.match(await dialog.locator('#followup-email-to').textContent(), new RegExp(email.replace('.', '\\.')));
+	// Sending nothing is caught in the form.
+	await dialog.locator('#followup-email-send').click();
+	await dialog.locator('.field--invalid').waitFor();
+	await axeCheck(pa, 'reply by e-mail dialog');
+	await pa.locator('#followup-email-text').fill('Dear Lena,\nthe bank in Spain refused the IBAN. Ünïcode – fine.\nRegards, Ada');
+	await screenshot(pa, 'console-followup-email-1280');
+	await dialog.locator('#followup-email-send').click();
+	await dialog.waitFor({ state: 'detached' });
+	const mail = await sink.next((m) => m.to.includes(email));
+	const body = Buffer.from(mail.data.slice(mail.data.indexOf('\r\n\r\n') + 4).replace(/\r\n/g, ''), 'base64').toString('utf8');
+	assert.match(body, /^Dear Lena,\r\nthe bank in Spain refused the IBAN\. Ünïcode – fine\.\r\nRegards, Ada\r\n/);
+	assert.match(body, /> Why was my transfer to Spain returned\?/);
+	await pa.locator('#followups .followups__item.is-done', { hasText: 'Answered by e-mail by Ada Lovelace' }).waitFor();
+	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${org.tenant} AND action = 'followup.email' AND actor_id = ${ada.id}`), '1');
+	await axeCheck(pa, 'console after reply by e-mail');
+	await screenshot(pa, 'console-followup-emailed-1280');
+	assert.deepEqual(pa.errors, []);
+
+	// 375 px: the dialog fits; Esc closes it and focus goes back.
+	const b = await newPage(browser, { width: 375, height: 760 });
+	open.push(b.context);
+	await login(b.page, ada.email, 'Console-Pass-123');
+	await b.page.goto('/console');
+	const omar = b.page.locator('#followups .followups__item', { hasText: 'Omar Quill' });
+	await omar.waitFor();
+	await omar.locator('button[data-action=email]').click();
+	await b.page.locator('dialog[open] #followup-email-text').waitFor();
+	await axeCheck(b.page, 'reply by e-mail dialog 375');
+	await screenshot(b.page, 'console-followup-email-375');
+	await b.page.keyboard.press('Escape');
+	await b.page.locator('dialog[open]').waitFor({ state: 'detached' });
+	assert.equal(await b.page.evaluate(() => document.activeElement?.dataset?.action), 'email');
+	assert.deepEqual(b.page.errors, []);
+	} finally {
+		for (const c of open)
+			await c.close().catch(() => {});
+		await sink.close();
+	}
+});

@@ -3,9 +3,10 @@
 // in the session answer and GET /api/widget/status, the offline form's
 // endpoint with every bad input (nothing changes), the rate limit, tenancy,
 // the list, the transcript and the audited "done".
-import test from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { sql, newOrg, unique } from '../lib/vb.mjs';
 import { BASE, siteFor, staff, widgetSession, defaultQueue, sleep, connect } from '../lib/chat.mjs';
 
@@ -314,4 +315,242 @@ test('reply to a follow-up: only a follow-up of the organisation, only while ope
 	assert.equal(sql(`SELECT count(*) FROM conversation_staff WHERE conversation_id = ${s.conversation_id}`), '0');
 	ada.ws.close();
 	bob.ws.close();
+});
+
+// ---------------------------------------------------------------------------
+// Follow-ups answered by e-mail (0023_followup_email.sql, app/followmail.c),
+// the live nudge of the list, and "End chat" on a chat opened from the list.
+
+// A mail as the sink got it: unfolded headers (name → [values]) and the
+// base64 body decoded.
+function parseMail(data) {
+	const i = data.indexOf('\r\n\r\n');
+	const head = data.slice(0, i).replace(/\r\n[ \t]/g, ' ');
+	const headers = {};
+	for (const line of head.split('\r\n')) {
+		const k = line.slice(0, line.indexOf(':')).toLowerCase();
+		(headers[k] ||= []).push(line.slice(line.indexOf(':') + 1).trim());
+	}
+	const raw = data.slice(i + 4);
+	const body = headers['content-transfer-encoding']?.[0] === 'base64'
+	    ? Buffer.from(raw.replace(/\r\n/g, ''), 'base64').toString('utf8') : raw;
+	return { headers, body, head };
+}
+// RFC 2047 encoded words (B, utf-8) back to text.
+const words = (v) => v.replace(/=\?utf-8\?B\?([^?]*)\?=\s*/gi, (_, b) => Buffer.from(b, 'base64').toString('utf8')).trim();
+
+async function mailWorld(withSmtp = true) {
+	const w = await world();
+	const { smtpSink } = await import('../lib/smtpsink.mjs');
+	const sink = withSmtp ? await smtpSink() : null;
+	if (sink) {
+		const r = await w.admin.put('/api/smtp', { host: '127.0.0.1', port: sink.port, starttls: false,
+		    username: 'relay', password: 'Relay-Pw-1', from_address: 'help@bank.test' });
+		assert.equal(r.status, 200, r.text);
+	}
+	const ada = await staff(w.admin, 'Ada Agent');
+	return { ...w, sink, ada };
+}
+
+// The earlier tests spend most of the address's offline-message allowance
+// (20 per 10 minutes): start these with a fresh count.
+function resetOfflineLimit() {
+	const sock = process.env.VB_REDIS_URL.replace(/^unix:\/\//, '');
+	execFileSync('redis-cli', ['-s', sock, 'DEL', 'vb:offline:a:127.0.0.1']);
+}
+
+// These tests open many widget sessions and leave many messages from
+// 127.0.0.1: leave the per-address limits as found for the files after.
+after(() => {
+	const sock = process.env.VB_REDIS_URL.replace(/^unix:\/\//, '');
+	execFileSync('redis-cli', ['-s', sock, 'DEL', 'vb:offline:a:127.0.0.1', 'vb:wsess:127.0.0.1']);
+});
+
+async function leftMessage(site, email = unique('nora') + '@example.com', message = 'Please call me about my mortgage.') {
+	resetOfflineLimit();
+	const s = (await widgetSession(site.site_key)).json;
+	const r = await offline(s.token, { conversation_id: s.conversation_id, name: 'Nora Field', email, message });
+	assert.equal(r.status, 201, JSON.stringify(r.json));
+	return { ...s, email };
+}
+
+const stored = (conv) => sql(`SELECT last_seq || '|' || coalesce(handled_by::text, '-') || '|'
+    || (SELECT count(*) FROM conversation_staff WHERE conversation_id = ${conv}) || '|'
+    || (SELECT count(*) FROM audit_log WHERE action = 'followup.email' AND object_id = '${conv}')
+    FROM conversations WHERE id = ${conv}`);
+
+test('reply by e-mail: the mail arrives with proper headers, is stored, audited, shown as answered', async () => {
+	const { tenant, site, sink, ada } = await mailWorld();
+	// A site name with a line break: it must not become a header of its own.
+	sql(`UPDATE sites SET name = E'Bänk Demo\\r\\nBcc: evil@attacker.test' WHERE id = ${site.id}`);
+	const c = await leftMessage(site, undefined, 'Please call me\nabout my mortgage, ünd thanks.');
+	const cws = await connect(BASE, { token: c.token });
+	cws.sendJson({ type: 'subscribe', conversation_id: c.conversation_id, after_seq: 0 });
+	await cws.next((f) => f.type === 'subscribed');
+
+	const long = 'Ø'.repeat(300);
+	const text = `Hello Nora,\r\nBcc: evil@attacker.test\r\n\r\nWe have raised your limit. ${long}\nÆøå – done.`;
+	const r = await ada.client.post(`/api/console/followups/${c.conversation_id}/email`, { text });
+	assert.equal(r.status, 201, r.text);
+	assert.equal(r.json.message.text, text);
+	assert.equal(r.json.message.sender.kind, 'staff');
+	assert.deepEqual(r.json.message.meta, { via: 'email', to: c.email });
+
+	const mail = await sink.next((m) => m.to.includes(c.email));
+	assert.deepEqual(mail.to, [c.email], 'exactly the customer: no injected recipient');
+	assert.equal(mail.from, 'help@bank.test');
+	assert.deepEqual(mail.auth, { user: 'relay', pass: 'Relay-Pw-1' }, 'the sealed password was unsealed');
+	const m = parseMail(mail.data);
+	for (const k of ['date', 'from', 'to', 'message-id', 'subject', 'mime-version', 'content-type', 'content-transfer-encoding'])
+		assert.equal(m.headers[k]?.length, 1, `one ${k} header: ${m.head}`);
+	assert.equal(m.headers.bcc, undefined, 'no header injected');
+	assert.ok(!/evil/i.test(m.head.replace(/=\?utf-8\?B\?[^?]*\?=/gi, '')), 'nothing unencoded from input in headers');
+	assert.equal(words(m.headers.subject[0]), 'Re: your message to Bänk Demo  Bcc: evil@attacker.test');
+	assert.match(m.headers.from[0], /<help@bank\.test>$/);
+	assert.equal(m.headers.to[0], `<${c.email}>`);
+	assert.match(m.headers['message-id'][0], /^<[A-Za-z0-9_-]+@bank\.test>$/);
+	assert.ok(!Number.isNaN(Date.parse(m.headers.date[0])));
+	assert.equal(m.headers['content-type'][0], 'text/plain; charset=utf-8');
+	assert.ok(mail.data.split('\r\n').every((l) => l.length <= 998), 'no overlong line');
+	assert.ok(/^[\x20-\x7e\r\n\t]*$/.test(mail.data), 'the mail is 7-bit clean');
+	assert.ok(m.body.startsWith('Hello Nora,\r\nBcc: evil@attacker.test\r\n\r\nWe have raised your limit. ' + long + '\r\nÆøå – done.\r\n'), m.body);
+	assert.match(m.body, /\r\nOn .* UTC, Nora Field wrote:\r\n> Please call me\r\n> about my mortgage, ünd thanks\.\r\n$/);
+
+	// Stored once, in the conversation; the agent joined; handled; audited.
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${c.conversation_id}
+	    AND sender_kind = 'staff' AND sender_id = ${ada.id} AND meta->>'via' = 'email' AND meta->>'to' = '${c.email}'`), '1');
+	assert.equal(stored(c.conversation_id), `2|${ada.id}|1|1`);
+	const audit = JSON.parse(sql(`SELECT after FROM audit_log WHERE tenant_id = ${tenant} AND action = 'followup.email'
+	    AND object_id = '${c.conversation_id}' AND actor_id = ${ada.id}`));
+	assert.equal(audit.to, c.email);
+	assert.equal(audit.seq, 2);
+	// The customer's panel (if open) gets the answer too.
+	const got = await cws.next((f) => f.type === 'message' && f.seq === 2);
+	assert.equal(got.meta.via, 'email');
+	cws.close();
+
+	// The list shows it answered by e-mail: when, by whom, to where.
+	const item = (await ada.client.get('/api/console/followups')).json.items.find((i) => i.id === c.conversation_id);
+	assert.equal(item.handled_by.id, ada.id);
+	assert.equal(item.emailed.by.name, 'Ada Agent');
+	assert.equal(item.emailed.to, c.email);
+	assert.ok(Date.parse(item.emailed.at) > Date.now() - 60000);
+	ada.ws.close();
+	await sink.close();
+});
+
+test('reply by e-mail: a refusing server stores nothing; bad input, other organisations and customers are refused', async () => {
+	const { site, sink, ada, admin } = await mailWorld();
+	const c = await leftMessage(site);
+	const before = stored(c.conversation_id);
+	const url = `/api/console/followups/${c.conversation_id}/email`;
+
+	sink.refuse = true;
+	let r = await ada.client.post(url, { text: 'Hello' });
+	assert.equal(r.status, 502, r.text);
+	assert.equal(r.json.error.code, 'mail_failed');
+	assert.equal(stored(c.conversation_id), before, 'nothing stored after a refused mail');
+	sink.refuse = false;
+
+	const cases = [
+	    [{ text: '' }, 422], [{ text: '  \n ' }, 422], [{ text: 'x'.repeat(4001) }, 422],
+	    [{ text: 42 }, 422], [{}, 422], [null, 400],
+	];
+	for (const [body, code] of cases) {
+		r = body === null ? await ada.client.req('POST', url, '{nope')
+		    : await ada.client.post(url, body);
+		assert.equal(r.status, code, `${JSON.stringify(body)?.slice(0, 40)} → ${r.text}`);
+	}
+	// 4000 characters (not bytes) are fine.
+	r = await ada.client.post(url, { text: 'é'.repeat(4000) });
+	assert.equal(r.status, 201, r.text);
+	const after = stored(c.conversation_id);
+	assert.notEqual(after, before);
+
+	// Without CSRF; an unknown id; not a follow-up.
+	const c2 = await leftMessage(site);
+	const url2 = `/api/console/followups/${c2.conversation_id}/email`;
+	assert.equal((await ada.client.post(url2, { text: 'Hi' }, { csrf: false })).status, 403);
+	assert.equal((await ada.client.post('/api/console/followups/999999999/email', { text: 'Hi' })).status, 404);
+	const plain = (await widgetSession(site.site_key)).json;
+	assert.equal((await ada.client.post(`/api/console/followups/${plain.conversation_id}/email`, { text: 'Hi' })).status, 404);
+
+	// Another organisation's agent (who has mail set up) gets 404.
+	const other = await mailWorld();
+	r = await other.ada.client.post(url2, { text: 'Hi' });
+	assert.equal(r.status, 404, r.text);
+	// A customer (widget token, no staff session) cannot.
+	const cr = await fetch(BASE + url2, { method: 'POST', headers: { 'content-type': 'application/json',
+	    authorization: 'Bearer ' + c2.token }, body: JSON.stringify({ text: 'Hi' }) });
+	assert.equal(cr.status, 401);
+	assert.equal(stored(c2.conversation_id).split('|').slice(1).join('|'), '-|0|0');
+	assert.equal(sink.messages.filter((m) => m.to.includes(c2.email)).length, 0, 'no mail went out');
+	void admin;
+	ada.ws.close();
+	other.ada.ws.close();
+	await sink.close();
+	await other.sink.close();
+});
+
+test('reply by e-mail: no address → 409 no_email; no SMTP settings → 503 mail_not_configured', async () => {
+	const { tenant, site, queue, ada } = await mailWorld(false);
+	const c = await leftMessage(site);
+	let r = await ada.client.post(`/api/console/followups/${c.conversation_id}/email`, { text: 'Hi' });
+	assert.equal(r.status, 503, r.text);
+	assert.equal(r.json.error.code, 'mail_not_configured');
+	// An abandoned contact of an anonymous customer: no address.
+	const s = (await widgetSession(site.site_key)).json;
+	sql(`SELECT set_config('vb.tenant_id', '${tenant}', false); SELECT vb_message_add(${s.conversation_id}, 'customer', ${s.customer_id}, 'a1', 'Is anyone there?');
+	    SELECT vb_acd_enqueue(${s.conversation_id}, ${queue}, 0, NULL); SELECT vb_acd_abandon(${s.conversation_id})`);
+	r = await ada.client.post(`/api/console/followups/${s.conversation_id}/email`, { text: 'Hi' });
+	assert.equal(r.status, 409, r.text);
+	assert.equal(r.json.error.code, 'no_email');
+	assert.equal(stored(c.conversation_id).split('|').slice(1).join('|'), '-|0|0');
+	ada.ws.close();
+});
+
+test('the follow-up list is live: consoles are nudged when a message is left, a contact is handled', async () => {
+	const { admin, site } = await world();
+	const other = await world();
+	const ada = await staff(admin, 'Ada Agent');
+	const bob = await staff(other.admin, 'Bob Other');
+	const c = await leftMessage(site);
+	await ada.ws.next((f) => f.type === 'followups', 3000);
+	assert.equal((await ada.client.post(`/api/console/followups/${c.conversation_id}/done`)).status, 200);
+	await ada.ws.next((f) => f.type === 'followups', 3000);
+	await sleep(200);
+	assert.ok(!bob.ws.all.some((f) => f.type === 'followups'), 'another organisation is not told');
+	// A customer's connection never gets the staff nudge.
+	const cws = await connect(BASE, { token: c.token });
+	await sleep(100);
+	await leftMessage(site);
+	await sleep(300);
+	assert.ok(!cws.all.some((f) => f.type === 'followups'));
+	cws.close();
+	ada.ws.close();
+	bob.ws.close();
+});
+
+test('End chat on a chat opened from the follow-up list closes it, marks it handled, audits', async () => {
+	const { admin, tenant, site } = await world();
+	const ada = await staff(admin, 'Ada Agent');
+	const c = await leftMessage(site);
+	assert.equal((await ada.client.post(`/api/console/followups/${c.conversation_id}/reply`)).status, 200);
+	ada.ws.sendJson({ type: 'subscribe', conversation_id: c.conversation_id, after_seq: 0 });
+	ada.ws.sendJson({ type: 'finish', conversation_id: c.conversation_id });
+	const f = await ada.ws.next((x) => (x.type === 'finished' || x.type === 'error'));
+	assert.deepEqual(f, { type: 'finished', conversation_id: c.conversation_id, followup: true });
+	assert.equal(sql(`SELECT status || '|' || handled_by FROM conversations WHERE id = ${c.conversation_id}`), `closed|${ada.id}`);
+	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${tenant} AND action = 'followup.close'
+	    AND object_id = '${c.conversation_id}' AND actor_id = ${ada.id}`), '1');
+	await ada.ws.next((x) => x.type === 'followups', 3000);
+	// Not in it: still refused, as before.
+	const c2 = await leftMessage(site);
+	const bea = await staff(admin, 'Bea Agent');
+	bea.ws.sendJson({ type: 'finish', conversation_id: c2.conversation_id });
+	const e = await bea.ws.next((x) => x.type === 'finished' || x.type === 'error');
+	assert.equal(e.type, 'error');
+	assert.equal(sql(`SELECT status FROM conversations WHERE id = ${c2.conversation_id}`), 'open');
+	ada.ws.close();
+	bea.ws.close();
 });

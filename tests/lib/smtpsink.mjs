@@ -1,12 +1,14 @@
 // A local SMTP sink for tests: listens on 127.0.0.1 (random port), speaks
 // enough SMTP for libcurl (EHLO, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA, RSET,
 // QUIT) and keeps every message with its envelope and credentials.
-// No STARTTLS: tests use starttls:false.
+// No STARTTLS: tests use starttls:false. Set sink.refuse = true to have it
+// refuse every recipient (550), as a server that will not take the mail.
 import net from 'node:net';
 
 export async function smtpSink() {
 	const messages = [];
 	const waiters = [];
+	const state = { refuse: false };
 	const server = net.createServer((sock) => {
 		let buf = '', data = null, env = { from: null, to: [], auth: null }, login = null, plain = false;
 		const plainAuth = (b64) => {
@@ -65,6 +67,8 @@ export async function smtpSink() {
 				} else if (cmd === 'MAIL') {
 					env.from = /<([^>]*)>/.exec(line)?.[1];
 					say('250 OK');
+				} else if (cmd === 'RCPT' && state.refuse) {
+					say('550 5.1.1 Mailbox unavailable');
 				} else if (cmd === 'RCPT') {
 					env.to.push(/<([^>]*)>/.exec(line)?.[1]);
 					say('250 OK');
@@ -87,6 +91,8 @@ export async function smtpSink() {
 	return {
 		port: server.address().port,
 		messages,
+		get refuse() { return state.refuse; },
+		set refuse(v) { state.refuse = Boolean(v); },
 		// The next message (or one already there that matches).
 		next(pred = () => true, ms = 10000) {
 			const hit = messages.find(pred);

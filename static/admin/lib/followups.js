@@ -6,16 +6,24 @@
 // opens it as a chat tab (the console's own, passed in as open(id)): what
 // the agent writes persists, and a signed-in customer sees it next visit;
 // "Done" marks it handled (POST /api/console/followups/:id/done, audited).
-// Read over REST (GET /api/console/followups) and refreshed every 30 s.
+// "Reply by e-mail" (when the customer left an address) opens a dialog and
+// sends the answer through the organisation's mail server (POST
+// /api/console/followups/:id/email): stored in the conversation only once
+// sent, the item then shows who answered by e-mail and when.
+// Read over REST (GET /api/console/followups); the hub nudges the consoles
+// of the organisation ({"type":"followups"}) when the list changes, and the
+// list is refetched (debounced). A slow poll runs only while the hub is down.
 
 import { t, fmtDateTime } from './i18n.js';
 import { api } from './api.js';
-import { h, clear, button, badge, toast, toastError } from './ui.js';
+import { h, clear, button, badge, toast, toastError, openDialog, field } from './ui.js';
 import { ticker } from './chatui.js';
 
 const POLL_MS = 30000;
+const NUDGE_MS = 400;
+const TEXT_MAX = 4000;
 
-export function followupsSection({ transcript, open }) {
+export function followupsSection({ transcript, open, hub }) {
 	const list = h('ul', { class: 'waitlist followups', id: 'followups', 'aria-labelledby': 'followups-h' });
 	const count = h('span', { class: 'followups__count' });
 	const section = h('section', { class: 'console__block' },
@@ -33,18 +41,31 @@ export function followupsSection({ transcript, open }) {
 			h('span', { class: 'waitlist__meta muted' }, [x.subject, x.at ? fmtDateTime(x.at) : null]
 			    .filter(Boolean).join(' · ')),
 			x.preview ? h('span', { class: 'waitlist__preview' }, x.preview) : null,
-			done ? h('span', { class: 'waitlist__meta muted' },
+			x.emailed ? h('span', { class: 'waitlist__meta followups__emailed' },
+			    t('followups.emailedBy', { name: x.emailed.by?.name || '', at: fmtDateTime(x.emailed.at) })) : null,
+			done && !x.emailed ? h('span', { class: 'waitlist__meta muted' },
 			    t('followups.doneBy', { name: x.handled_by?.name || '' })) : null,
 			h('span', { class: 'followups__actions' },
 			    button(t('followups.transcript'), { size: 'sm', kind: 'ghost', srSuffix: who,
 				onClick: () => transcript({ id: x.id, created_at: x.at }) }),
-			    done ? null : button(t('followups.reply'), { size: 'sm', kind: 'ghost', srSuffix: who,
+			    done || !x.email ? null : button(t('followups.email'), { size: 'sm', kind: 'ghost', srSuffix: who,
+				attrs: { 'data-action': 'email' }, onClick: () => emailDialog(x) }),
+			    done || x.status === 'closed' ? null : button(t('followups.reply'), { size: 'sm', kind: 'ghost', srSuffix: who,
 				attrs: { 'data-action': 'reply' }, onClick: (e) => reply(x, e.currentTarget) }),
 			    done ? null : button(t('followups.done'), { size: 'sm', srSuffix: who,
 				attrs: { 'data-action': 'done' }, onClick: (e) => markDone(x, e.currentTarget) }))));
 	}
 
+	// The focused button survives a refetch (the list is redrawn).
+	const focusKey = () => {
+		const a = document.activeElement;
+		const li = a && list.contains(a) ? a.closest('[data-conv]') : null;
+		return li && a.dataset.action ? [li.dataset.conv, a.dataset.action] : null;
+	};
+	const findButton = (conv, action) => list.querySelector(`[data-conv="${conv}"] [data-action="${action}"]`);
+
 	function draw(items) {
+		const keep = focusKey();
 		clear(list);
 		const open = items.filter((x) => !x.handled_at).length;
 		count.textContent = open ? ` (${open})` : '';
@@ -54,6 +75,8 @@ export function followupsSection({ transcript, open }) {
 		}
 		for (const x of items)
 			list.append(itemEl(x));
+		if (keep)
+			(findButton(...keep) || section.querySelector('#followups-h')).focus();
 	}
 
 	async function refresh() {
@@ -86,7 +109,62 @@ export function followupsSection({ transcript, open }) {
 		}
 	}
 
+	function emailDialog(x) {
+		const who = x.customer || t('console.customer');
+		const text = field({ id: 'followup-email-text', kind: 'textarea', label: t('followups.emailText'),
+		    required: true, hint: t('followups.emailHint'), attrs: { maxLength: TEXT_MAX, rows: 8 } });
+		const content = h('div', { class: 'form-stack' },
+		    h('dl', { class: 'followups__to' },
+			h('dt', null, t('followups.emailTo')), h('dd', { id: 'followup-email-to' }, `${who} <${x.email}>`)),
+		    x.preview ? h('blockquote', { class: 'followups__quote muted' }, x.preview) : null,
+		    text.el);
+		const dlg = openDialog({
+			title: t('followups.emailTitle', { name: who }), content, size: 'lg',
+			submitLabel: t('followups.emailSend'), submitId: 'followup-email-send',
+			initialFocus: text.input,
+			onSubmit: async () => {
+				const v = text.input.value;
+				if (!v.trim()) {
+					text.setError(t('followups.emailEmpty'));
+					text.input.focus();
+					return false;
+				}
+				await api.post(`/api/console/followups/${x.id}/email`, { text: v });
+				toast(t('followups.emailSent', { email: x.email }));
+				await refresh();
+				return true;
+			},
+		});
+		// Back to the item's button (the list may have been redrawn), or the
+		// list's heading once the item is answered.
+		dlg.returnFocus = () => findButton(x.id, 'email') || section.querySelector('#followups-h');
+	}
+
+	// Live: a nudge refetches (several close together, once); the poll
+	// runs only while the hub is down.
+	let nudgeTimer = null, pollTimer = null;
+	function nudged() {
+		clearTimeout(nudgeTimer);
+		nudgeTimer = setTimeout(refresh, NUDGE_MS);
+	}
+	function poll(on) {
+		if (on && !pollTimer)
+			pollTimer = ticker(POLL_MS, refresh);
+		else if (!on && pollTimer) {
+			clearInterval(pollTimer);
+			pollTimer = null;
+		}
+	}
 	refresh();
-	ticker(POLL_MS, refresh);
+	if (hub) {
+		hub.on('followups', nudged);
+		hub.on('connection', (f) => {
+			poll(!f.up);
+			if (f.up)
+				nudged();	/* what changed while we were away */
+		});
+	} else {
+		poll(true);
+	}
 	return section;
 }

@@ -60,7 +60,7 @@ export async function render(root, ctx) {
 			h('h2', { class: 'console__h', id: 'waiting-h' }, t('console.waiting')),
 			h('p', { class: 'console__hint muted', id: 'waiting-hint' }, t('console.waitingHint')),
 			waitingList),
-		    followupsSection({ transcript: (x) => transcriptDialog(x), open: (id) => joinedChat(id) })),
+		    followupsSection({ hub, transcript: (x) => transcriptDialog(x), open: (id) => joinedChat(id) })),
 		pane,
 		h('aside', { class: 'console__side', 'aria-label': t('console.details') }, sideTabs, sideBody)),
 	    live);
@@ -209,6 +209,9 @@ export async function render(root, ctx) {
 	hub.on('transferred', (f) => dropChat(f.conversation_id, t('console.transferredAway')));
 	hub.on('left', (f) => dropChat(f.conversation_id));
 	hub.on('finished', (f) => {
+		// A follow-up has no wrap-up: its tab closes.
+		if (f.followup)
+			return dropChat(f.conversation_id, t('followups.closed'));
 		const c = S.chats.get(f.conversation_id);
 		if (c) {
 			c.status = 'closed';
