@@ -25,7 +25,8 @@
 
 #define HUB_CHANNEL	"vb:hub"
 #define HUB_BUCKETS	4096
-#define HUB_SUBS_MAX	64
+#define HUB_SUBS_MAX	64	/* conversations per connection */
+#define HUB_SUBS_SYS	4	/* and the staff channels (negative keys) */
 #define HUB_RATE	5	/* messages per second, sustained */
 #define HUB_BURST	20
 #define HUB_SEEN_MS	30000		/* presence touch at most this often */
@@ -46,7 +47,7 @@ struct hub_conn {
 	int64_t			 tenant_id;
 	int64_t			 who;		/* user id or customer id */
 	char			 addr[64];
-	int64_t			 subs[HUB_SUBS_MAX];
+	int64_t			 subs[HUB_SUBS_MAX + HUB_SUBS_SYS];
 	int			 nsubs;
 	double			 tokens;	/* send rate limit */
 	u_int64_t		 tokens_at;
@@ -113,13 +114,26 @@ hub_subscribed(struct hub_conn *hc, int64_t conv)
 }
 
 static int
+hub_sub_convs(struct hub_conn *hc)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < hc->nsubs; i++)
+		if (hc->subs[i] > 0)
+			n++;
+	return (n);
+}
+
+static int
 hub_sub_add(struct hub_conn *hc, int64_t conv)
 {
 	struct hub_sub	*s;
 
 	if (hub_subscribed(hc, conv))
 		return (1);
-	if (hc->nsubs >= HUB_SUBS_MAX)
+	/* The staff's own channels never take a conversation's place. */
+	if (hc->nsubs >= HUB_SUBS_MAX + HUB_SUBS_SYS ||
+	    (conv > 0 && hub_sub_convs(hc) >= HUB_SUBS_MAX))
 		return (0);
 	hc->subs[hc->nsubs++] = conv;
 	s = kore_calloc(1, sizeof(*s));

@@ -189,6 +189,26 @@ test('a burst from many customers of two organisations: each stored once, in ord
 		c.ws.close();
 });
 
+// A staff connection follows up to 64 conversations; its own channels (offers,
+// the live board, the follow-up list) never take one of those places.
+test('a supervisor follows 64 conversations on one connection, then gets a clear refusal', async () => {
+	const { admin } = await newOrg();
+	const site = await siteFor(admin);
+	const sup = await supervisor(admin);
+	const ws = await connect(BASE, { cookie: sup.cookieHeader() });
+	await ws.next((f) => f.type === 'hello');
+	const convs = [];
+	for (let i = 0; i < 65; i++)
+		convs.push((await widgetSession(site.site_key)).json.conversation_id);
+	for (const c of convs.slice(0, 64)) {
+		ws.sendJson({ type: 'subscribe', conversation_id: c, after_seq: 0 });
+		await ws.next((f) => f.type === 'subscribed' && f.conversation_id === c);
+	}
+	ws.sendJson({ type: 'subscribe', conversation_id: convs[64], after_seq: 0 });
+	assert.equal((await ws.next((f) => f.type === 'error')).code, 'too_many');
+	ws.close();
+});
+
 test('frames that are not our JSON, oversized text and floods get clear errors', async () => {
 	const { admin } = await newOrg();
 	const site = await siteFor(admin);
