@@ -254,11 +254,17 @@ async function startNodeB() {
 	const port = await freePort();
 	const dir = fs.mkdtempSync(path.join(process.env.VB_VAR, 'nodeb-'));
 	const base = `http://127.0.0.1:${port}`;
+	// Node B needs no media relay or TURN server of its own; the first
+	// node's relay settings must not leak into it (it would take over the
+	// relay's control socket), and nothing it starts may hold this test's
+	// output open (node --test would wait for it forever).
+	const env = { ...process.env, VB_VAR: dir, VB_PORT: String(port), VB_PUBLIC_URL: base,
+	    VB_PRIVATE_PG: '0', VB_PRIVATE_REDIS: '0', VB_MEDIA: '0', VB_TURN: '0' };
+	delete env.VB_MEDIA_SOCK;
+	delete env.VB_MEDIA_CONF;
+	const log = fs.openSync(path.join(dir, 'server.log'), 'w');
 	nodeB = spawn(path.join(process.env.VB_ROOT, 'conf/bin/vb-run'), [], {
-		env: { ...process.env, VB_VAR: dir, VB_PORT: String(port), VB_PUBLIC_URL: base,
-		    VB_PRIVATE_PG: '0', VB_PRIVATE_REDIS: '0' },
-		stdio: ['ignore', fs.openSync(path.join(dir, 'server.log'), 'w'), 'inherit'],
-		detached: false });
+		env, stdio: ['ignore', log, log], detached: false });
 	for (let i = 0; i < 100; i++) {
 		try { if ((await fetch(base + '/healthz')).status === 200) return base; } catch { /* starting */ }
 		await new Promise((r) => setTimeout(r, 200));
