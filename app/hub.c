@@ -936,6 +936,9 @@ hub_staff_done(struct db_job *j, void *arg)
 	sys = NULL;
 	if (!j->failed && strcmp(op->reply, "accepted") == 0)
 		sys = db_value(j, 0, 0, 0);
+	/* "NAME ended the chat" reaches the customer too. */
+	if (!j->failed && strcmp(op->reply, "finished") == 0)
+		sys = db_value(j, 0, 0, 1);
 	/* A follow-up ended from its chat tab: no wrap-up; the lists change. */
 	fup = !j->failed && strcmp(op->reply, "finished") == 0 &&
 	    db_value(j, 0, 0, 0) != NULL && strcmp(db_value(j, 0, 0, 0), "followup") == 0;
@@ -943,7 +946,8 @@ hub_staff_done(struct db_job *j, void *arg)
 		if (j->failed) {
 			hub_job_error(hc, j, NULL);
 		} else {
-			if (sys != NULL && hub_sub_add(hc, op->conv)) {
+			if (sys != NULL && strcmp(op->reply, "accepted") == 0 &&
+			    hub_sub_add(hc, op->conv)) {
 				for (i = 0; i < db_rows(j, 2); i++)
 					if ((v = db_value(j, 2, i, 0)) != NULL)
 						hub_send(hc, v, strlen(v));
@@ -955,7 +959,7 @@ hub_staff_done(struct db_job *j, void *arg)
 	}
 	if (fup)
 		hub_followups(op->tenant);
-	/* The join notice reaches the customer wherever they are connected. */
+	/* The join and end lines reach the customer wherever they are connected. */
 	if (sys != NULL)
 		hub_fanout(op->conv, sys, strlen(sys), NULL, 0);
 	if (!j->failed) {

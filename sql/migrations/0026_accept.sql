@@ -30,3 +30,20 @@ BEGIN
 	RETURNING * INTO m;
 	RETURN vb_message_json(m);
 END $$;
+
+-- Ending a chat tells the customer (W6): "NAME ended the chat" is a system
+-- line with meta.event = "ended", stored with the close and delivered like
+-- any message, so a customer who comes back later sees it in the replay too.
+-- Answers the kind of finish (as vb_conversation_finish) and the line.
+CREATE FUNCTION vb_conversation_end(p_conv bigint) RETURNS TABLE (o_kind text, o_frame text)
+LANGUAGE plpgsql AS $$
+DECLARE k text; m messages; me bigint := vb_actor();
+BEGIN
+	k := vb_conversation_finish(p_conv);
+	m := vb_message_add(p_conv, 'system', me, 'ended-' || coalesce(me, 0) || '-' ||
+	    (SELECT last_seq + 1 FROM conversations WHERE id = p_conv),
+	    vb_user_name(me) || ' ended the chat', '{"event": "ended"}');
+	RETURN QUERY SELECT k, vb_message_json(m)::text;
+END $$;
+
+GRANT EXECUTE ON FUNCTION vb_conversation_end(bigint), vb_acd_accept_msg(bigint) TO vb_app;

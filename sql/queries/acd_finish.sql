@@ -1,1 +1,1 @@
-SELECT vb_conversation_finish($1::bigint)
+SELECT o_kind, o_frame FROM vb_conversation_end($1::bigint)

@@ -292,8 +292,12 @@ export class Chat {
 			this.checkGap();
 			break;
 		case 'message':
-			if (f.conversation_id === this.conv)
-				this.onMessage(f, this.subscribed);
+			if (f.conversation_id !== this.conv)
+				break;
+			this.onMessage(f, this.subscribed);
+			// The agent ended the chat: say so, and offer a new one.
+			if (f.sender?.kind === 'system' && f.meta?.event === 'ended')
+				this.emit('ended', { code: 'closed' });
 			break;
 		case 'ack':
 			if (f.conversation_id === this.conv)

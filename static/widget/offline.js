@@ -107,6 +107,14 @@ export class OfflineForm {
 		this.onShow(false);
 	}
 
+	// Someone answers after all: the offer goes (a form being filled in stays).
+	withdraw() {
+		if (this.el.hidden || this.el.querySelector('form'))
+			return;
+		clear(this.el);
+		this.el.hidden = true;
+	}
+
 	show() {
 		clear(this.el);
 		const name = field('vb-offline-name', t('offline.name'), h('input', { type: 'text',

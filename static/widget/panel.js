@@ -528,6 +528,7 @@ function resetView() {
 	lastRow = null;
 	staffSeen = false;
 	customerWrote = false;
+	composer.hidden = false;
 	updateWaiting();
 	setTyping(null);
 }
@@ -574,14 +575,20 @@ function onEvent(type, d) {
 		addNotice(t(`error.${d.code}`) !== `error.${d.code}` ? t(`error.${d.code}`) : t('error.generic'),
 		    'error', d.code);
 		break;
-	case 'ended':
-		if (d.code === 'left_queue') {
+	case 'ended': {
+		// The chat is over (left the queue, ended by the agent): nothing
+		// more can be written in it, only a new chat started.
+		const over = d.code === 'left_queue' || d.code === 'closed';
+		if (over) {
 			staffSeen = true;
 			updateWaiting();
+			offline.withdraw();
+			composer.hidden = true;
 		}
-		addNotice(t(`error.${d.code}`), 'error', d.code,
+		addNotice(t(`error.${d.code}`), over ? 'info' : 'error', d.code,
 		    h('button', { type: 'button', class: 'btn btn--small', onClick: newChat }, t('action.newChat')));
 		break;
+	}
 	case 'typing':
 		setTyping(d.sender);
 		break;
@@ -760,9 +767,12 @@ function addMessage(m, live) {
 	if (seqRows.has(m.seq))
 		return;
 	const kind = m.sender?.kind;
-	// An agent's words or the join notice end the wait.
-	if (kind === 'staff' || kind === 'system')
+	// An agent's words or the join notice end the wait, and with it any
+	// offer to leave a message instead.
+	if (kind === 'staff' || kind === 'system') {
 		staffSeen = true;
+		offline.withdraw();
+	}
 	if (kind === 'customer')
 		customerWrote = true;
 	const pending = m.client_id ? pendingRows.get(m.client_id) : null;

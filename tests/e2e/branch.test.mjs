@@ -182,6 +182,9 @@ test('done when: CAPTCHA, subject, queue place, offer, chat and file, whisper an
 	await b.page.locator('#composer-text').fill('Ben here from the cards team. The card is unblocked now.');
 	await b.page.locator('#composer-text').press('Enter');
 	await frame.getByText('The card is unblocked now.').waitFor();
+	// Agents answered: the offer to leave a message (made while nobody was
+	// ready) is gone.
+	assert.equal(await frame.locator('#vb-offline').isVisible(), false);
 	await a.page.locator(`#my-chats [data-conv="${conv}"]`).waitFor({ state: 'detached' });
 
 	// The customer downloads the transcript: a zip with the page and the file.
@@ -198,6 +201,15 @@ test('done when: CAPTCHA, subject, queue place, offer, chat and file, whisper an
 		assert.ok(html.includes(text), `transcript has "${text}"`);
 	assert.ok(!html.includes('travel notice'), 'no whisper in the transcript');
 	assert.ok(readFileSync(zip).length > 200);
+
+	// Ben ends the chat: the customer is told at once and may start a new one.
+	await b.page.locator('#chat-finish').click();
+	await b.page.locator('#wrapup-form').waitFor();
+	await frame.getByText('Ben Okafor ended the chat').waitFor();
+	await frame.getByText('This conversation has ended.').waitFor();
+	await frame.getByRole('button', { name: 'Start a new chat' }).waitFor();
+	await frame.locator('#vb-composer').waitFor({ state: 'hidden' });
+	assert.equal(await frame.locator('#vb-offline').isVisible(), false, 'no offer to leave a message');
 	await screenshot(pc, 'branch-widget-end');
 
 	for (const p of [pc, a.page, b.page, s.page])

@@ -169,6 +169,17 @@ test('waiting list, picking a contact, the screen pop with history, and wrap-up'
 	await answer(ada, first.conv);
 	ada.ws.sendJson({ type: 'finish', conversation_id: first.conv });
 	await ada.ws.next((f) => f.type === 'finished');
+	// The customer is told, live, by a stored system line (W6).
+	const end = await first.ws.next((f) => f.type === 'message' && f.meta?.event === 'ended');
+	assert.equal(end.text, 'Ada Agent ended the chat');
+	assert.equal(end.sender.kind, 'system');
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${first.conv}
+	    AND meta->>'event' = 'ended' AND seq = ${end.seq}`), '1');
+	// Finishing again changes nothing and adds no second line.
+	ada.ws.sendJson({ type: 'finish', conversation_id: first.conv });
+	assert.equal((await ada.ws.next((f) => f.type === 'error')).code, 'not_found');
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${first.conv}
+	    AND meta->>'event' = 'ended'`), '1');
 	ada.ws.sendJson({ type: 'state', state: 'not_ready', reason: 'Break' });
 	await ada.ws.next((f) => f.type === 'state');
 

@@ -540,6 +540,12 @@ test('End chat on a chat opened from the follow-up list closes it, marks it hand
 	ada.ws.sendJson({ type: 'finish', conversation_id: c.conversation_id });
 	const f = await ada.ws.next((x) => (x.type === 'finished' || x.type === 'error'));
 	assert.deepEqual(f, { type: 'finished', conversation_id: c.conversation_id, followup: true });
+	// The customer, back later, finds the chat ended in the replay.
+	const cws = await connect(BASE, { token: c.token });
+	cws.sendJson({ type: 'subscribe', conversation_id: c.conversation_id, after_seq: 0 });
+	const end = await cws.next((x) => x.type === 'message' && x.meta?.event === 'ended');
+	assert.equal(end.text, 'Ada Agent ended the chat');
+	cws.close();
 	assert.equal(sql(`SELECT status || '|' || handled_by FROM conversations WHERE id = ${c.conversation_id}`), `closed|${ada.id}`);
 	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE tenant_id = ${tenant} AND action = 'followup.close'
 	    AND object_id = '${c.conversation_id}' AND actor_id = ${ada.id}`), '1');
