@@ -5,6 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import WebSocket from 'ws';
 import { Client, sql, setPassword, newOrg, roleId, unique } from '../lib/vb.mjs';
 
 const BASE = process.env.VB_TEST_URL;
+const VBCTL = process.env.VBCTL;
 const HOST_ORIGIN = 'http://127.0.0.2:9';
 
 // A 1×1 PNG, a minimal PDF, and disguises.
@@ -436,4 +438,56 @@ test('transcript: a zip with a readable page, every visible message and the file
 	// The list for the customer leaves the note's file out too.
 	const lj = await (await fetch(`${BASE}/api/conversations/${conv}/files?token=${cust.token}`)).json();
 	assert.deepEqual(lj.files.map((f) => f.id), [f1.id, f2.id]);
+});
+
+// vbctl sweep-files: blobs no row names (a failed commit, a deleted
+// conversation) go once old; named ones, young ones and other organisations'
+// stay; stale upload temporaries go.
+test('sweep-files removes orphaned blobs only', async () => {
+	const { admin, tenant, cust } = await setup();
+	const conv = cust.conversation_id;
+	const up = await upload(cust.token, conv, 'statement.pdf', PDF);
+	assert.equal(up.status, 201, up.text);
+	const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+	const blob = (t, h) => path.join(process.env.VB_VAR, 'files', String(t), h.slice(0, 2), h);
+	const old = (p) => fs.utimesSync(p, new Date(Date.now() - 7200e3), new Date(Date.now() - 7200e3));
+	const put = (t, b) => {
+		const p = blob(t, sha(b));
+		fs.mkdirSync(path.dirname(p), { recursive: true });
+		fs.writeFileSync(p, b);
+		return p;
+	};
+	const named = blob(tenant, sha(PDF));
+	assert.ok(fs.existsSync(named));
+	old(named);
+	const orphan = put(tenant, Buffer.from('bytes whose commit failed ' + unique('x')));
+	old(orphan);
+	const young = put(tenant, Buffer.from('bytes being stored right now ' + unique('y')));
+	// The same bytes as another organisation's file: named there, not here.
+	const other = await setup();
+	const up2 = await upload(other.cust.token, other.cust.conversation_id, 'chart.png', PNG);
+	assert.equal(up2.status, 201, up2.text);
+	const otherNamed = blob(other.tenant, sha(PNG));
+	old(otherNamed);
+	const sameBytesHere = put(tenant, PNG);
+	old(sameBytesHere);
+	const tmp = path.join(process.env.VB_VAR, 'files', 'tmp', 'up-stale-' + unique('t'));
+	fs.writeFileSync(tmp, 'half an upload');
+	old(tmp);
+
+	const out = execFileSync(VBCTL, ['sweep-files'], { encoding: 'utf8', env: process.env });
+	assert.match(out, /removed [1-9]\d* orphaned files/);
+	assert.ok(fs.existsSync(named), 'a blob a row names stays');
+	assert.ok(fs.existsSync(otherNamed), "another organisation's blob stays");
+	assert.ok(fs.existsSync(young), 'a young blob stays (its row may be on its way)');
+	assert.ok(!fs.existsSync(orphan), 'the orphan is gone');
+	assert.ok(!fs.existsSync(sameBytesHere), 'bytes named only in another organisation are an orphan here');
+	assert.ok(!fs.existsSync(tmp), 'the stale temporary is gone');
+	assert.deepEqual((await download(admin, up.json.message.meta.file.id)).body, PDF);
+	// A deleted conversation's files become orphans.
+	sql(`DELETE FROM conversations WHERE id = ${conv}`);
+	execFileSync(VBCTL, ['sweep-files'], { env: process.env });
+	assert.ok(!fs.existsSync(named));
+	// Bad arguments: usage, nothing done.
+	assert.throws(() => execFileSync(VBCTL, ['sweep-files', 'soon'], { stdio: 'pipe' }), (e) => e.status === 2);
 });
