@@ -74,9 +74,9 @@ $(BUILD)/vb.so: $(APP_OBJ)
 	@echo "  LD  $@"
 	@$(CC) -shared $(LDFLAGS) -o $@ $(APP_OBJ) $(LIBS)
 
-$(BUILD)/vbctl: app/vbctl.c $(PURE_SRC) app/util.h
+$(BUILD)/vbctl: app/vbctl.c $(PURE_SRC) app/fileutil.c app/fileutil.h app/util.h
 	@echo "  CC  $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ app/vbctl.c $(PURE_SRC) $(LIBS)
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ app/vbctl.c $(PURE_SRC) app/fileutil.c $(LIBS)
 
 $(BUILD)/media/%.o: modules/media/%.c $(wildcard modules/media/*.h)
 	@mkdir -p $(BUILD)/media

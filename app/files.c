@@ -89,32 +89,6 @@ struct files_req {
 static magic_t	files_magic;
 static char	files_root[1024];	/* checked to fit, so paths fit PATH_MAX */
 
-/*
- * Temporary files older than an hour are left-overs of a worker that died
- * mid-upload (live ones are seconds old): removed when a worker starts.
- */
-static void
-files_tmp_sweep(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*e;
-	struct stat	 st;
-	char		 p[PATH_MAX];
-	time_t		 now = time(NULL);
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "up-", 3) != 0 && strncmp(e->d_name, "tr-", 3) != 0)
-			continue;
-		if (snprintf(p, sizeof(p), "%s/%.64s", dir, e->d_name) >= (int)sizeof(p))
-			continue;
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > 3600)
-			(void)unlink(p);
-	}
-	(void)closedir(d);
-}
-
 void
 files_init(void)
 {
@@ -128,7 +102,8 @@ files_init(void)
 	if ((mkdir(files_root, 0700) == -1 && errno != EEXIST) ||
 	    (mkdir(tmp, 0700) == -1 && errno != EEXIST))
 		fatal("files: cannot create %s: %s", tmp, strerror(errno));
-	files_tmp_sweep(tmp);
+	/* Left-overs of a worker that died mid-upload. */
+	(void)fileutil_tmp_sweep(tmp, time(NULL), 3600);
 	files_magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS |
 	    MAGIC_NO_CHECK_TAR);
 	if (files_magic == NULL || magic_load(files_magic, NULL) != 0)

@@ -6,8 +6,14 @@
  * the fuzzer link this file alone.
  */
 
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "fileutil.h"
 
@@ -295,4 +301,33 @@ fileutil_zip_name(struct sbuf *out, int64_t id, const char *name)
 	sbuf_addf(out, "files/%lld-", (long long)id);
 	for (; *name != '\0'; name++)
 		sbuf_addc(out, strchr("<>:\"|?*", *name) != NULL ? '_' : *name);
+}
+
+/*
+ * Upload ("up-") and transcript ("tr-") temporaries in dir last written at
+ * least age seconds before now: left-overs of a worker that died mid-way
+ * (live ones are seconds old). Returns how many were removed.
+ */
+long
+fileutil_tmp_sweep(const char *dir, time_t now, time_t age)
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	char		 p[PATH_MAX];
+	long		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "up-", 3) != 0 && strncmp(e->d_name, "tr-", 3) != 0)
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%.64s", dir, e->d_name) >= (int)sizeof(p))
+			continue;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= age &&
+		    unlink(p) == 0)
+			n++;
+	}
+	(void)closedir(d);
+	return (n);
 }

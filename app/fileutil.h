@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -39,5 +40,6 @@ void	 fileutil_disposition(struct sbuf *, int, const char *);
 void	 fileutil_html(struct sbuf *, const char *);
 void	 fileutil_url_path(struct sbuf *, const char *);
 void	 fileutil_zip_name(struct sbuf *, int64_t, const char *);
+long	 fileutil_tmp_sweep(const char *, time_t, time_t);
 
 #endif

@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "fileutil.h"
 #include "util.h"
 
 static PGconn *
@@ -377,35 +378,12 @@ ctl_sweep_tenant(struct sweep *sw, const char *root, const char *tenant)
 	(void)closedir(d);
 }
 
-/* Upload and transcript temporaries of workers that died mid-way. */
-static void
-ctl_sweep_tmp(struct sweep *sw, const char *root)
-{
-	DIR		*d;
-	struct dirent	*e;
-	struct stat	 st;
-	char		 p[PATH_MAX];
-
-	if (snprintf(p, sizeof(p), "%s/tmp", root) >= (int)sizeof(p) || (d = opendir(p)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "up-", 3) != 0 && strncmp(e->d_name, "tr-", 3) != 0)
-			continue;
-		if (snprintf(p, sizeof(p), "%s/tmp/%.64s", root, e->d_name) >= (int)sizeof(p))
-			continue;
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && sw->now - st.st_mtime >= sw->age &&
-		    unlink(p) == 0)
-			sw->tmp++;
-	}
-	(void)closedir(d);
-}
-
 static int
 ctl_sweep_files(int argc, char **argv)
 {
 	static struct sweep	 sw;
 	const char		*var = getenv("VB_VAR");
-	char			 root[PATH_MAX], *end;
+	char			 root[PATH_MAX], tmp[PATH_MAX], *end;
 	DIR			*d;
 	struct dirent		*e;
 	long			 age = 3600;
@@ -425,7 +403,8 @@ ctl_sweep_files(int argc, char **argv)
 	sw.pg = ctl_connect();
 	sw.now = time(NULL);
 	sw.age = age;
-	ctl_sweep_tmp(&sw, root);
+	if (snprintf(tmp, sizeof(tmp), "%s/tmp", root) < (int)sizeof(tmp))
+		sw.tmp = fileutil_tmp_sweep(tmp, sw.now, sw.age);
 	if ((d = opendir(root)) != NULL) {
 		while ((e = readdir(d)) != NULL)
 			if (ctl_digits(e->d_name))
