@@ -93,6 +93,8 @@ static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *, int);
 static void	hub_route(int64_t);
 static void	hub_presence(struct hub_conn *);
 static void	hub_cb_seen(struct hub_conn *, int64_t, const char *, size_t);
+struct hub_in;
+static void	hub_customer_op(struct hub_conn *, struct hub_in *, const char *);
 
 /* Subscriptions ------------------------------------------------------------ */
 
@@ -1024,7 +1026,19 @@ hub_in_answer(struct hub_conn *hc, struct hub_in *in, const char *reply, const c
 
 static void hub_in_accept(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "accepted", Q_ACD_ACCEPT); }
 static void hub_in_decline(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "declined", Q_ACD_DECLINE); }
-static void hub_in_finish(struct hub_conn *hc, struct hub_in *in) { hub_in_answer(hc, in, "finished", Q_ACD_FINISH); }
+
+/*
+ * "finish": staff end a chat they answered; a customer ends their own (W6):
+ * while waiting that is leaving the queue, with an agent the agent is told.
+ */
+static void
+hub_in_finish(struct hub_conn *hc, struct hub_in *in)
+{
+	if (hc->kind == HUB_CUSTOMER)
+		hub_customer_op(hc, in, Q_CUSTOMER_END);
+	else
+		hub_in_answer(hc, in, "finished", Q_ACD_FINISH);
+}
 
 /*
  * Console operations (notes, whispers, barge, transfer, invite, join, take,
@@ -1173,18 +1187,14 @@ hub_leave_done(struct db_job *j, void *arg)
 		hub_followups(tenant);
 }
 
-/* A customer leaves the queue before anyone answered (W5, A7). */
+/* A customer's own conversation: leave its queue or end it. */
 static void
-hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
+hub_customer_op(struct hub_conn *hc, struct hub_in *in, const char *q)
 {
 	struct db_job	*j;
 	struct hub_op	*op;
 	char		 conv[24], who[24];
 
-	if (hc->kind != HUB_CUSTOMER) {
-		hub_send_error(hc, NULL, "forbidden", "Only the customer leaves the queue");
-		return;
-	}
 	if (in->w.conv <= 0) {
 		hub_send_error(hc, NULL, "invalid", "conversation_id is required");
 		return;
@@ -1193,8 +1203,19 @@ hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
 	op = hub_op_new(hc, in->w.conv, NULL);
 	j = hub_job(hc, "");
-	db_add(j, Q_LEAVE_QUEUE, 2, conv, who);
+	db_add(j, q, 2, conv, who);
 	hub_submit(hc, j, hub_leave_done, op);
+}
+
+/* A customer leaves the queue before anyone answered (W5, A7). */
+static void
+hub_in_leave_queue(struct hub_conn *hc, struct hub_in *in)
+{
+	if (hc->kind != HUB_CUSTOMER) {
+		hub_send_error(hc, NULL, "forbidden", "Only the customer leaves the queue");
+		return;
+	}
+	hub_customer_op(hc, in, Q_LEAVE_QUEUE);
 }
 
 

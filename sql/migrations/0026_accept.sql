@@ -47,3 +47,43 @@ BEGIN
 END $$;
 
 GRANT EXECUTE ON FUNCTION vb_conversation_end(bigint), vb_acd_accept_msg(bigint) TO vb_app;
+
+-- The customer ends the chat (W6, "finish" from the widget): while it waits
+-- in a queue that is leaving the queue; with an agent, the chat closes, the
+-- agent gets "finished" (by the customer) and goes to wrap-up as if they had
+-- ended it, and everyone following sees "The customer ended the chat".
+CREATE FUNCTION vb_customer_end(p_conv bigint, p_customer bigint)
+RETURNS TABLE (target text, id bigint, frame text) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE c conversations; m messages; wrap int;
+BEGIN
+	SELECT * INTO c FROM conversations WHERE conversations.id = p_conv FOR UPDATE;
+	IF NOT FOUND OR c.customer_id <> p_customer THEN
+		PERFORM vb_fail(404, 'not_found', 'No such conversation');
+	END IF;
+	IF c.status <> 'open' THEN
+		PERFORM vb_fail(409, 'closed', 'This conversation has ended');
+	END IF;
+	IF c.routing IN ('queued', 'offered') THEN
+		RETURN QUERY SELECT * FROM vb_customer_leave_queue(p_conv, p_customer);
+		RETURN;
+	END IF;
+	UPDATE conversations SET status = 'closed', closed_at = now() WHERE conversations.id = p_conv;
+	IF c.assigned_user_id IS NOT NULL THEN
+		SELECT wrapup_s INTO wrap FROM queues WHERE queues.id = c.queue_id;
+		UPDATE agent_states SET state = 'wrapup', since = now(),
+		    wrapup_until = now() + make_interval(secs => coalesce(wrap, 0))
+		WHERE user_id = c.assigned_user_id AND state = 'ready';
+	END IF;
+	m := vb_message_add(p_conv, 'system', NULL, 'ended-customer-' || p_conv,
+	    'The customer ended the chat', '{"event": "ended", "by": "customer"}');
+	RETURN QUERY VALUES ('conv', p_conv, vb_message_json(m)::text),
+	    ('reply', p_conv, jsonb_build_object('type', 'ended', 'conversation_id', p_conv)::text);
+	IF c.assigned_user_id IS NOT NULL THEN
+		RETURN QUERY VALUES ('user', c.assigned_user_id, jsonb_build_object('type', 'finished',
+		    'conversation_id', p_conv, 'by', 'customer')::text);
+	END IF;
+	RETURN QUERY VALUES ('route', NULL::bigint, NULL::text), ('board', NULL, NULL);
+END $$;
+
+GRANT EXECUTE ON FUNCTION vb_customer_end(bigint, bigint) TO vb_app;

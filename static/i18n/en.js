@@ -698,6 +698,7 @@ export default {
 	'console.cannedEmpty': 'No canned replies yet. Administrators add them under Contact settings.',
 	'console.send': 'Send',
 	'console.ended': 'This chat has ended.',
+	'console.customerEnded': '{name} ended the chat.',
 	'console.wrapupTitle': 'Wrap-up',
 	'console.wrapupCode': 'Outcome',
 	'console.wrapupChoose': 'Choose an outcome',

@@ -127,6 +127,11 @@ export class Chat {
 		this.frame({ type: 'leave_queue', conversation_id: this.conv });
 	}
 
+	// The customer ends the chat (W6); while waiting this is leaving the queue.
+	end() {
+		this.frame({ type: 'finish', conversation_id: this.conv });
+	}
+
 	typing() {
 		const now = Date.now();
 		if (!this.subscribed || now - this.lastTyping < TYPING_EVERY)

@@ -109,6 +109,11 @@ const en = {
 	'offline.failed': 'Your message could not be sent. Please try again.',
 	'menu.label': 'Chat options',
 	'menu.transcript': 'Download transcript',
+	'menu.end': 'End chat',
+	'end.confirm': 'End this chat? You can still download the transcript afterwards.',
+	'end.yes': 'End chat',
+	'end.no': 'Keep chatting',
+	'end.you': 'You ended the chat',
 
 	'cb.title': 'Share this page?',
 	'cb.ask': '{name} would like to see this page to help you.',

@@ -90,7 +90,9 @@ const head = h('header', { class: 'head' },
 		download: '', onClick: () => toggleMenu(false) },
 		fileIcon('download'), t('menu.transcript'))),
 	    h('li', null, h('button', { type: 'button', class: 'menu__item', id: 'vb-cb-start',
-		onClick: () => { toggleMenu(false); cobrowse.offer(); } }, t('cb.menu'))))),
+		onClick: () => { toggleMenu(false); cobrowse.offer(); } }, t('cb.menu'))),
+	    h('li', { id: 'vb-end-item', hidden: true }, h('button', { type: 'button', class: 'menu__item',
+		id: 'vb-end', onClick: () => { toggleMenu(false); confirmEnd(); } }, t('menu.end'))))),
     h('button', { type: 'button', class: 'head__close', id: 'vb-close',
 	'aria-label': t('panel.close'), title: t('panel.close'), onClick: () => post({ type: 'vb-close' }) },
 	icon('close')));
@@ -528,6 +530,8 @@ function resetView() {
 	lastRow = null;
 	staffSeen = false;
 	customerWrote = false;
+	ended = false;
+	updateEnd();
 	composer.hidden = false;
 	updateWaiting();
 	setTyping(null);
@@ -580,6 +584,8 @@ function onEvent(type, d) {
 		// more can be written in it, only a new chat started.
 		const over = d.code === 'left_queue' || d.code === 'closed';
 		if (over) {
+			ended = true;
+			updateEnd();
 			staffSeen = true;
 			updateWaiting();
 			offline.withdraw();
@@ -606,6 +612,31 @@ function onEvent(type, d) {
 
 function newChat() {
 	post({ type: 'vb-new' });
+}
+
+// "End chat" from the menu: asked once in the log, then sent.
+let ended = false;
+
+function updateEnd() {
+	document.getElementById('vb-end-item').hidden = ended || !customerWrote;
+	document.getElementById('vb-cb-start').parentElement.hidden = ended;
+}
+
+function confirmEnd() {
+	log.querySelector('[data-notice="end-confirm"]')?.remove();
+	const yes = h('button', { type: 'button', class: 'btn btn--small', id: 'vb-end-yes' }, t('end.yes'));
+	const no = h('button', { type: 'button', class: 'btn btn--small btn--quiet', id: 'vb-end-no' }, t('end.no'));
+	addNotice(t('end.confirm'), 'info', 'end-confirm', h('span', { class: 'notice__actions' }, yes, no));
+	const row = log.querySelector('[data-notice="end-confirm"]');
+	yes.addEventListener('click', () => {
+		row?.remove();
+		chat?.end();
+	});
+	no.addEventListener('click', () => {
+		row?.remove();
+		input.focus();
+	});
+	yes.focus();
 }
 
 // A notice (error or system) in the log; repeats of the same code while it
@@ -726,7 +757,9 @@ function buildRow(m) {
 	if (kind === 'system') {
 		return h('div', { class: 'row row--system', 'data-kind': 'system' },
 		    h('div', { class: 'msg msg--system' }, h('span', { class: 'vh' }, t('msg.system') + ': '),
-			messageText(m.text), timeEl(m.at)));
+			// Told to the customer in their words and language.
+			m.meta?.event === 'ended' && m.meta.by === 'customer' ? t('end.you') : messageText(m.text),
+			timeEl(m.at)));
 	}
 	if (kind === 'staff') {
 		const name = m.sender.name || t('msg.staff');
@@ -773,8 +806,10 @@ function addMessage(m, live) {
 		staffSeen = true;
 		offline.withdraw();
 	}
-	if (kind === 'customer')
+	if (kind === 'customer') {
 		customerWrote = true;
+		updateEnd();
+	}
 	const pending = m.client_id ? pendingRows.get(m.client_id) : null;
 	if (pending && kind === 'customer') {
 		pendingRows.delete(m.client_id);
@@ -789,6 +824,7 @@ function addMessage(m, live) {
 
 function addPending(e) {
 	customerWrote = true;
+	updateEnd();
 	let row = pendingRows.get(e.client_id);
 	const meta = h('p', { class: 'msg__meta' }, statusEl(e.failed ? 'failed' : 'sending'));
 	if (e.failed) {

@@ -252,6 +252,29 @@ test('a customer chats from a strict-CSP page with the keyboard, a supervisor an
 	await page.screenshot({ path: path.join(OUT, 'widget-375.png'), animations: 'disabled' });
 	await axeCheck(again, 'the chat panel at 375 px');
 
+	// The customer ends the chat from the menu, after one question (W6).
+	await again.getByRole('button', { name: 'Chat options' }).click();
+	await again.getByRole('button', { name: 'End chat' }).click();
+	await again.getByText('End this chat?').waitFor();
+	await again.waitForFunction(() => document.activeElement?.id === 'vb-end-yes');
+	await axeCheck(again, 'the end-chat question');
+	await again.getByRole('button', { name: 'Keep chatting' }).click();
+	await again.getByText('End this chat?').waitFor({ state: 'detached' });
+	assert.equal(sql(`SELECT status FROM conversations WHERE id = ${sess.conversation_id}`), 'open');
+	await again.getByRole('button', { name: 'Chat options' }).click();
+	await again.getByRole('button', { name: 'End chat' }).click();
+	await again.locator('#vb-end-yes').click();
+	// The staff following are told; the panel offers a new chat.
+	await again.getByRole('button', { name: 'Start a new chat' }).waitFor();
+	await again.locator('#vb-composer').waitFor({ state: 'hidden' });
+	await sws.next((f) => f.type === 'message' && f.text === 'The customer ended the chat' && f.meta?.by === 'customer');
+	assert.equal(sql(`SELECT status FROM conversations WHERE id = ${sess.conversation_id}`), 'closed');
+	await again.getByRole('button', { name: 'Chat options' }).click();
+	assert.equal(await again.locator('#vb-end-item').isVisible(), false, 'nothing left to end');
+	assert.equal(await again.locator('#vb-cb-start').isVisible(), false, 'nothing left to share');
+	await again.getByText('You ended the chat').waitFor();
+	await page.screenshot({ path: path.join(OUT, 'widget-ended-375.png'), animations: 'disabled' });
+
 	assert.deepEqual(page.errors, [], 'no script errors or CSP violations');
 	sws.close();
 	await context.close();

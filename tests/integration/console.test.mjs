@@ -327,3 +327,41 @@ test('a waiting customer leaves the queue: abandoned and kept, the ringing offer
 	assert.equal((await cust.ws.next((f) => f.type === 'error')).code, 'not_found');
 	for (const ws of [ada.ws, cust.ws]) ws.close();
 });
+
+test('the customer ends the chat: the agent is told and wraps up; waiting, it leaves the queue', async () => {
+	const { site, tenant, team: [ada] } = await world();
+	const cust = await customer(site, 'Thanks, that was all');
+	await answer(ada, cust.conv);
+	// Not their conversation: nothing happens.
+	const other = await customer(site, 'Someone else');
+	other.ws.sendJson({ type: 'finish', conversation_id: cust.conv });
+	assert.equal((await other.ws.next((f) => f.type === 'error')).code, 'not_found');
+	assert.equal(sql(`SELECT status FROM conversations WHERE id = ${cust.conv}`), 'open');
+
+	cust.ws.sendJson({ type: 'finish', conversation_id: cust.conv });
+	await cust.ws.next((f) => f.type === 'ended' && f.conversation_id === cust.conv);
+	const line = await cust.ws.next((f) => f.type === 'message' && f.meta?.event === 'ended');
+	assert.equal(line.text, 'The customer ended the chat');
+	assert.equal(line.meta.by, 'customer');
+	assert.deepEqual(await ada.ws.next((f) => f.type === 'finished' && f.conversation_id === cust.conv),
+	    { type: 'finished', conversation_id: cust.conv, by: 'customer' });
+	await ada.ws.next((f) => f.type === 'message' && f.seq === line.seq);
+	assert.equal(sql(`SELECT status FROM conversations WHERE id = ${cust.conv}`), 'closed');
+	assert.equal(sql(`SELECT state FROM agent_states WHERE user_id = ${ada.id}`), 'wrapup');
+	// The agent's wrap-up works as after their own finish; finishing again is refused.
+	ada.ws.sendJson({ type: 'wrapup', conversation_id: cust.conv, note: 'Customer ended' });
+	await ada.ws.next((f) => f.type === 'wrapped' && f.conversation_id === cust.conv);
+	cust.ws.sendJson({ type: 'finish', conversation_id: cust.conv });
+	assert.equal((await cust.ws.next((f) => f.type === 'error')).code, 'closed');
+	assert.equal(sql(`SELECT count(*) FROM messages WHERE conversation_id = ${cust.conv} AND meta->>'event' = 'ended'`), '1');
+
+	// Still waiting (Ada is busy with nobody now but not ready): ending is leaving the queue.
+	ada.ws.sendJson({ type: 'state', state: 'not_ready', reason: 'Break' });
+	await ada.ws.next((f) => f.type === 'state' && f !== undefined);
+	const waiting = await customer(site, 'Anyone there?');
+	waiting.ws.sendJson({ type: 'finish', conversation_id: waiting.conv });
+	await waiting.ws.next((f) => f.type === 'left_queue' && f.conversation_id === waiting.conv);
+	assert.equal(sql(`SELECT status || '|' || routing FROM conversations WHERE id = ${waiting.conv}`), 'closed|abandoned');
+	assert.equal(Number(sql(`SELECT count(*) FROM conversations WHERE tenant_id = ${tenant} AND id = ${other.conv} AND status = 'open'`)), 1);
+	for (const ws of [ada.ws, cust.ws, other.ws, waiting.ws]) ws.close();
+});

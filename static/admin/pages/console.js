@@ -218,6 +218,9 @@ export async function render(root, ctx) {
 			drawChats();
 			if (S.active === c.id)
 				drawPane();
+			// The customer ended it: the agent wraps up as usual.
+			if (f.by === 'customer')
+				toast(t('console.customerEnded', { name: c.customer || t('console.customer') }), 'info');
 		}
 	});
 	hub.on('wrapped', (f) => dropChat(f.conversation_id, t('console.wrappedUp')));
