@@ -97,6 +97,9 @@ export async function axeCheck(page, label) {
 export async function screenshot(page, name) {
 	mkdirSync(OUT, { recursive: true });
 	const file = path.join(OUT, `${name}.png`);
+	// From the top: a full-page capture of a scrolled page draws the sticky
+	// top bar in the middle.
+	await page.evaluate(() => window.scrollTo(0, 0));
 	await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
 	return file;
 }
