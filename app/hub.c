@@ -91,6 +91,7 @@ void	hub_disconnect(struct connection *);
 
 static void	hub_deliver(int64_t, const char *, size_t, struct hub_conn *, int);
 static void	hub_route(int64_t);
+static void	hub_route_submit(int64_t);
 static void	hub_presence(struct hub_conn *);
 static void	hub_cb_seen(struct hub_conn *, int64_t, const char *, size_t);
 struct hub_in;
@@ -855,6 +856,66 @@ hub_positions(struct db_job *j, int stmt)
 }
 
 /*
+ * Routing passes are coalesced per organisation and worker: one pass in
+ * flight, and routing events that arrive meanwhile (accepts, new contacts,
+ * agents getting ready — up to a thousand a second) make exactly one more
+ * pass when it ends, which sees all of them. Passes of one organisation
+ * are serialised in PostgreSQL anyway (vb_acd_lock); without this, every
+ * event queued a whole pass behind the others.
+ */
+struct hub_rt {
+	int64_t			 tenant;
+	int			 again;		/* events since the pass began */
+	struct hub_rt		*next;
+};
+
+static struct hub_rt	*hub_rt_index[HUB_BUCKETS];
+
+static struct hub_rt **
+hub_rt_slot(int64_t tenant)
+{
+	struct hub_rt	**p;
+
+	p = &hub_rt_index[(u_int64_t)tenant % HUB_BUCKETS];
+	while (*p != NULL && (*p)->tenant != tenant)
+		p = &(*p)->next;
+	return (p);
+}
+
+/* 1 when a pass may start now (none in flight); else it is remembered. */
+static int
+hub_rt_begin(int64_t tenant)
+{
+	struct hub_rt	**p, *rt;
+
+	if (*(p = hub_rt_slot(tenant)) != NULL) {
+		(*p)->again = 1;
+		return (0);
+	}
+	rt = kore_calloc(1, sizeof(*rt));
+	rt->tenant = tenant;
+	*p = rt;
+	return (1);
+}
+
+/* The pass ended: 1 when events came meanwhile and another must run. */
+static int
+hub_rt_end(int64_t tenant)
+{
+	struct hub_rt	**p, *rt;
+
+	if ((rt = *(p = hub_rt_slot(tenant))) == NULL)
+		return (0);
+	if (rt->again) {
+		rt->again = 0;
+		return (1);
+	}
+	*p = rt->next;
+	kore_free(rt);
+	return (0);
+}
+
+/*
  * Offers made by a routing pass go to each agent's own channel; then the
  * positions that changed go to the customers. Both run in the routing job:
  * positions are read after the offers were made.
@@ -864,6 +925,7 @@ hub_route_done(struct db_job *j, void *arg)
 {
 	char	buf[256];
 	int	i, n;
+	int64_t	tenant = (int64_t)(intptr_t)arg;
 
 	hub_positions(j, 1);
 	if (j->failed)
@@ -877,6 +939,8 @@ hub_route_done(struct db_job *j, void *arg)
 			hub_fanout(-strtoll(db_value(j, 0, i, 1), NULL, 10), buf, (size_t)n, NULL, 1);
 	}
 	db_job_free(j);
+	if (hub_rt_end(tenant))
+		hub_route_submit(tenant);
 }
 
 /* One routing pass for an organisation; run on every routing event. */
@@ -887,7 +951,7 @@ hub_route_tenant(int64_t tenant)
 }
 
 static void
-hub_route(int64_t tenant)
+hub_route_submit(int64_t tenant)
 {
 	struct db_job	*j;
 
@@ -895,8 +959,19 @@ hub_route(int64_t tenant)
 	db_job_tenant(j, tenant, 0, "acd", "");
 	db_add(j, Q_ACD_ROUTE, 0);
 	db_add(j, Q_ACD_POSITIONS, 0);
-	if (!db_submit(j, hub_route_done, (void *)(intptr_t)tenant))
+	if (!db_submit(j, hub_route_done, (void *)(intptr_t)tenant)) {
 		db_job_free(j);
+		/* Not queued (database down): the next event or tick retries. */
+		while (hub_rt_end(tenant))
+			;
+	}
+}
+
+static void
+hub_route(int64_t tenant)
+{
+	if (hub_rt_begin(tenant))
+		hub_route_submit(tenant);
 }
 
 static void

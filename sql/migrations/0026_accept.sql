@@ -87,3 +87,114 @@ BEGIN
 END $$;
 
 GRANT EXECUTE ON FUNCTION vb_customer_end(bigint, bigint) TO vb_app;
+
+-- The routing pass counted each ready agent's open contacts with a query per
+-- agent whose OR (assigned to / offered to) no index could answer: PostgreSQL
+-- read every open contact of every organisation once per agent — 200 agents
+-- and 1,000 open contacts made 200,000 rows and 50–70 ms per pass in the
+-- end-to-end benchmark. Now one grouped scan of the organisation's open
+-- contacts (an index of its own) gives every agent's load and whether an
+-- offer already rings for them. The rest of the pass is unchanged (0020).
+CREATE INDEX conversations_open_load ON conversations (tenant_id)
+    WHERE status = 'open' AND routing IN ('offered', 'assigned');
+
+CREATE OR REPLACE FUNCTION vb_acd_route() RETURNS TABLE (conversation_id bigint, user_id bigint,
+    expires_at timestamptz) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE c conversations; q queues; agent bigint; cap int; relaxed boolean; skilled boolean;
+	ids bigint[]; loads int[]; caps int[]; idles timestamptz[]; free int; n int; i int;
+	head int := 1; k int;
+	o_conv bigint[] := '{}'; o_user bigint[] := '{}'; o_exp timestamptz[] := '{}';
+BEGIN
+	PERFORM vb_acd_lock();
+	PERFORM vb_acd_overflow();
+	SELECT max(capacity) INTO cap FROM queues WHERE tenant_id = vb_tenant();
+	SELECT array_agg(f.user_id ORDER BY f.idle, f.user_id), array_agg(f.n ORDER BY f.idle, f.user_id),
+	    array_agg(f.capacity ORDER BY f.idle, f.user_id), array_agg(f.idle ORDER BY f.idle, f.user_id)
+	INTO ids, loads, caps, idles
+	FROM (SELECT a.user_id, coalesce(load.n, 0)::int AS n, a.capacity,
+		coalesce(a.last_assigned_at, a.since) AS idle
+	    FROM agent_states a JOIN users u ON u.id = a.user_id
+	    LEFT JOIN (SELECT CASE l.routing WHEN 'assigned' THEN l.assigned_user_id
+			ELSE l.offered_user_id END AS uid,
+		    count(*) AS n, bool_or(l.routing = 'offered') AS ringing
+		FROM conversations l WHERE l.tenant_id = vb_tenant() AND l.status = 'open'
+		  AND l.routing IN ('offered', 'assigned')
+		GROUP BY 1) load ON load.uid = a.user_id
+	    WHERE a.tenant_id = vb_tenant() AND u.status = 'active'
+	      AND (a.state = 'ready' OR (a.state = 'wrapup' AND a.wrapup_until <= now()))
+	      AND (a.seen_at IS NULL OR a.seen_at > now() - interval '90 seconds')
+	      AND NOT coalesce(load.ringing, false)
+	      AND EXISTS (SELECT 1 FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
+		    WHERE ur.user_id = a.user_id AND rp.permission = 'console.agent')
+	      AND coalesce(load.n, 0) < coalesce(a.capacity, cap, 0)
+	    FOR UPDATE OF a SKIP LOCKED) f;
+	n := coalesce(array_length(ids, 1), 0);
+	IF n = 0 THEN
+		RETURN;
+	END IF;
+	free := n;
+	FOR c IN SELECT * FROM conversations w WHERE w.routing = 'queued'
+	    AND w.tenant_id = vb_tenant()
+	    ORDER BY w.priority DESC, w.queued_at, w.id FOR UPDATE SKIP LOCKED
+	LOOP
+		IF q.id IS DISTINCT FROM c.queue_id THEN
+			SELECT * INTO q FROM queues WHERE id = c.queue_id;
+			skilled := EXISTS (SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id);
+		END IF;
+		agent := NULL;
+		IF q.strategy = 'longest_idle' AND NOT skilled AND (c.preferred_user_id IS NULL
+		    OR c.queued_at < now() - make_interval(secs => q.preferred_s)) THEN
+			WHILE head <= n AND ids[head] IS NULL LOOP
+				head := head + 1;
+			END LOOP;
+			i := head;
+			WHILE i <= n LOOP
+				IF ids[i] IS NOT NULL AND NOT (ids[i] = ANY (c.declined))
+				    AND loads[i] < coalesce(caps[i], q.capacity) THEN
+					agent := ids[i];
+					k := i;
+					EXIT;
+				END IF;
+				i := i + 1;
+			END LOOP;
+		ELSE
+			relaxed := q.relax_after_s IS NOT NULL
+			    AND c.queued_at < now() - make_interval(secs => q.relax_after_s);
+			SELECT x.id, x.k INTO agent, k
+			FROM unnest(ids, loads, caps, idles) WITH ORDINALITY x(id, n, cap, idle, k)
+			WHERE x.id IS NOT NULL AND NOT (x.id = ANY (c.declined))
+			  AND (c.preferred_user_id IS NULL OR c.queued_at < now() - make_interval(secs => q.preferred_s)
+			       OR x.id = c.preferred_user_id)
+			  AND x.n < coalesce(x.cap, q.capacity)
+			  AND (NOT skilled OR NOT EXISTS (SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id
+				AND NOT EXISTS (SELECT 1 FROM user_skills us WHERE us.user_id = x.id
+				  AND us.skill_id = qs.skill_id
+				  AND us.level >= CASE WHEN relaxed THEN 1 ELSE qs.min_level END)))
+			ORDER BY
+			  (x.id = c.preferred_user_id) DESC,
+			  CASE q.strategy WHEN 'least_occupied' THEN x.n::float / coalesce(x.cap, q.capacity) END,
+			  CASE q.strategy WHEN 'round_robin' THEN (x.id <= q.rr_last_user) END,
+			  CASE q.strategy WHEN 'round_robin' THEN x.id END,
+			  x.idle, x.id
+			LIMIT 1;
+		END IF;
+		CONTINUE WHEN agent IS NULL;
+		o_conv := o_conv || c.id;
+		o_user := o_user || agent;
+		o_exp := o_exp || (now() + make_interval(secs => q.offer_timeout_s));
+		-- The round-robin cursor moves on the offer, under this pass's lock,
+		-- not on the accept (where every agent's accept would queue on the
+		-- queue's row).
+		IF q.strategy = 'round_robin' THEN
+			UPDATE queues SET rr_last_user = agent WHERE id = q.id;
+			q.rr_last_user := agent;
+		END IF;
+		ids[k] := NULL;
+		free := free - 1;
+		EXIT WHEN free <= 0;
+	END LOOP;
+	UPDATE conversations w SET routing = 'offered', offered_user_id = o.uid, offer_expires_at = o.exp
+	FROM unnest(o_conv, o_user, o_exp) o(cid, uid, exp) WHERE w.id = o.cid;
+	RETURN QUERY SELECT o.cid, o.uid, o.exp FROM unnest(o_conv, o_user, o_exp) o(cid, uid, exp);
+END $$;

@@ -28,21 +28,22 @@ DB=$(sed 's/dbname=[^ ]*/dbname=vb_routebench/' <<<"$main_db")
 VB_DATABASE_URL=$DB conf/bin/vb-migrate >/dev/null 2>&1
 q() { psql "$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-# One organisation with its agents, queue and waiting contacts; prints
-# "tenant first_conv".
-setup() {	# RUN
+# One organisation with its agents (in STATE, ready by default), queue and
+# waiting contacts, made in one transaction; prints "tenant first_conv".
+setup() {	# RUN [STATE]
 	local t
 	t=$(q -c "SELECT vb_org_create('Routing bench $1', 'route-bench-$1', 'admin@rb$1.invalid',
 	    'Admin', 'x')->>'id'")
-	q -v t="$t" -v n="$N" -v m="$M" -v c="$C" -v run="$1" <<'SQL'
+	q -v t="$t" -v n="$N" -v m="$M" -v c="$C" -v run="$1" -v state="${2:-ready}" <<'SQL'
 SELECT set_config('vb.tenant_id', :'t', false) \gset
+BEGIN;
 INSERT INTO users (tenant_id, email, name, password_hash)
 SELECT :t, 'agent' || g || '@rb' || :'run' || '.invalid', 'Agent ' || g, 'x' FROM generate_series(1, :m) g;
 INSERT INTO user_roles (tenant_id, user_id, role_id)
 SELECT :t, u.id, r.id FROM users u JOIN roles r ON r.tenant_id = u.tenant_id AND r.builtin = 'agent'
 WHERE u.tenant_id = :t AND u.email LIKE 'agent%';
 INSERT INTO agent_states (tenant_id, user_id, state, since)
-SELECT :t, id, 'ready', now() - random() * interval '1 hour' FROM users
+SELECT :t, id, :'state', now() - random() * interval '1 hour' FROM users
 WHERE tenant_id = :t AND email LIKE 'agent%';
 INSERT INTO queues (tenant_id, name, capacity, offer_timeout_s, wrapup_s)
 VALUES (:t, 'Bench', :c, 60, 0) RETURNING id AS queue \gset
@@ -51,6 +52,7 @@ INSERT INTO conversations (tenant_id, customer_id) SELECT :t, id FROM c ORDER BY
 SELECT count(*) FROM (SELECT vb_acd_enqueue(id, :queue, (random() * 3)::int, NULL)
     FROM conversations WHERE tenant_id = :t ORDER BY id) x \gset
 UPDATE conversations SET queued_at = now() - random() * interval '10 minutes' WHERE tenant_id = :t;
+COMMIT;
 SQL
 	q -c "ANALYZE"
 	echo "$t $(q -c "SELECT min(id) FROM conversations WHERE tenant_id = $t")"
@@ -73,13 +75,39 @@ check() {	# TENANT
 	    [ "$bad" = 0 ]
 }
 
+# CPU seconds the PostgreSQL cluster has used: the postmaster, its live
+# children, and those already reaped (cutime/cstime). Empty when the
+# database is not the embedded one under $VB_VAR.
+pg_cpu() {
+	local pm f t=0 hz
+	f=$VB_VAR/pg/postmaster.pid
+	[ -r "$f" ] || return 0
+	pm=$(head -1 "$f")
+	hz=$(getconf CLK_TCK)
+	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
+		t=$(( t + $(awk '{print $14 + $15 + ($1 == '"$pm"' ? $16 + $17 : 0)}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+	done
+	awk -v t="$t" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
+}
+
 for routers in 1 2; do
 	read -r t first < <(setup "r$routers-$$")
+	cpu0=$(pg_cpu)
 	out=$("$W/routeload" "$DB" "$t" "$N" "$first" "$routers") ||
 		{ echo "$out"; echo "vb: routing bench with $routers router(s) failed" >&2; exit 1; }
 	rate=$(sed -n 's/^routing_decisions_per_second: //p' <<<"$out")
 	echo "routing_decisions_per_second: $rate (routers=$routers contacts=$N agents=$M capacity=$C)"
 	sed -n 's/^\(routing_[a-z_]*\): \(.*\)/\1_routers_'"$routers"': \2/p' <<<"$out" | grep -v per_second
+	# CPU per decision, server and load generator together: what the two
+	# cores can carry, whatever else the machine was doing.
+	cpu1=$(pg_cpu)
+	if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+		client=$(sed -n 's/^routing_client_cpu_seconds: \([0-9.]*\).*/\1/p' <<<"$out")
+		awk -v a="$cpu0" -v b="$cpu1" -v c="${client:-0}" -v n="$N" -v r="$routers" 'BEGIN {
+			printf "routing_server_cpu_per_decision_routers_%d: %.0f us\n", r, (b - a) * 1e6 / n
+			printf "routing_cpu_per_decision_routers_%d: %.0f us (server and load generator)\n", r, (b - a + c) * 1e6 / n
+			printf "routing_decisions_per_core_second_routers_%d: %.0f /s\n", r, n / (b - a + c) }'
+	fi
 	if check "$t"; then
 		echo "routing_no_double_assignment_routers_$routers: ok"
 	else
@@ -88,3 +116,39 @@ for routers in 1 2; do
 	fi
 done
 [ -n "${ROUTE_KEEP:-}" ] || psql "$main_db" -X -q -c "DROP DATABASE IF EXISTS vb_routebench"
+
+# The same through the running server: the agents on WebSockets as consoles,
+# the server's own routing (tests/bench/route_e2e.mjs). An organisation of
+# its own in the server's database; staff sessions made directly (a sign-in
+# per agent would measure argon2id).
+[ -n "${VB_PUBLIC_URL:-}" ] || exit 0
+[ -f tests/bench/node_modules/ws/package.json ] ||
+	npm install --prefix tests/bench --no-audit --no-fund --silent >/dev/null
+DB=$main_db
+# Offline until their console says ready: the server must not route before.
+read -r t first < <(setup "e2e-$$" offline)
+q -v t="$t" > "$W/sessions" <<'SQL'
+SELECT set_config('vb.tenant_id', :'t', false) \gset
+-- No forced password change.
+UPDATE users SET must_change_password = false WHERE tenant_id = :t;
+WITH tok AS MATERIALIZED (
+	SELECT u.id, u.tenant_id,
+	    left(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 48) AS token
+	FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+	WHERE u.tenant_id = :t AND r.builtin = 'agent' AND u.email LIKE 'agent%'
+), s AS (
+	INSERT INTO sessions (id_hash, tenant_id, user_id, csrf, mfa_ok, expires_at)
+	SELECT sha256(convert_to(token, 'UTF8')), tenant_id, id, replace(gen_random_uuid()::text, '-', ''),
+	    true, now() + interval '1 hour' FROM tok
+)
+SELECT token FROM tok;
+SQL
+out=$(ROUTE_URL=$VB_PUBLIC_URL ROUTE_SESSIONS=$W/sessions ROUTE_CONTACTS=$N node tests/bench/route_e2e.mjs) ||
+	{ echo "$out"; echo "vb: end-to-end routing bench failed" >&2; exit 1; }
+echo "$out" | sed "1s|\$| (through the server: $(wc -l < "$W/sessions") agents on WebSockets, contacts=$N capacity=$C)|"
+if check "$t"; then
+	echo "routing_e2e_no_double_assignment: ok"
+else
+	echo "routing_e2e_no_double_assignment: FAILED" >&2
+	exit 1
+fi

@@ -21,6 +21,8 @@
  * Usage: routeload CONNINFO TENANT CONTACTS FIRST_CONV ROUTERS [ACCEPTERS]
  * (the contacts are the conversations FIRST_CONV .. FIRST_CONV+CONTACTS-1).
  */
+#include <sys/resource.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -233,6 +235,7 @@ main(int argc, char **argv)
 {
 	pthread_t	*th, wd;
 	double		 t0, t1;
+	struct rusage	 ru;
 	int		 i, routers, accepters = 16;
 
 	if (argc != 6 && argc != 7) {
@@ -277,5 +280,9 @@ main(int argc, char **argv)
 	printf("routing_errors: %ld\n", atomic_load(&errors));
 	printf("routing_refused_accepts: %ld\n", atomic_load(&refused));
 	printf("routing_double_assignments: %ld\n", atomic_load(&doubles));
+	/* This process's own CPU (libpq, threads): route.sh adds the server's. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		printf("routing_client_cpu_seconds: %.3f s\n", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	return (atomic_load(&doubles) != 0 || atomic_load(&accepted) != contacts);
 }
