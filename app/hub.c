@@ -1443,10 +1443,12 @@ hub_in_cobrowse_data(struct hub_conn *hc, struct hub_in *in)
  * Pointer, drawing and pushed documents reach the customer only from staff
  * in the chat (conversation_staff: the assigned agent, colleagues who
  * joined, a supervisor who barged), never from a silent monitor. The
- * database answers once; the answer holds for HUB_CB_MAY_MS, so a leave or
- * transfer takes effect within that time.
+ * database answers once; a yes holds for HUB_CB_MAY_MS, so a leave or
+ * transfer takes effect within that time; a no for HUB_CB_MAYNOT_MS (a
+ * supervisor who barges may point at once).
  */
 #define HUB_CB_MAY_MS	2000
+#define HUB_CB_MAYNOT_MS 300
 #define HUB_CB_MAY_N	(sizeof(((struct hub_conn *)0)->cb_may_conv) / sizeof(int64_t))
 
 struct hub_cblive {
@@ -1482,7 +1484,7 @@ hub_cb_may_set(struct hub_conn *hc, int64_t conv, int ok)
 			slot = i;
 	}
 	hc->cb_may_conv[slot] = conv;
-	hc->cb_may_until[slot] = kore_time_ms() + HUB_CB_MAY_MS;
+	hc->cb_may_until[slot] = kore_time_ms() + (ok ? HUB_CB_MAY_MS : HUB_CB_MAYNOT_MS);
 	hc->cb_may_ok[slot] = ok;
 }
 
