@@ -16,8 +16,9 @@
 --    the customer only from staff in the chat (the assigned agent, invited
 --    colleagues who joined, a supervisor who barged); a silent monitor is
 --    refused.
---  * vb_cobrowse_on (the customer's "record" frame) says whether the session
---    is stored; vb_cobrowse_line marks the started and ended lines of a
+--  * vb_cobrowse_on (the customer's "record" frame) and vb_cobrowse_state
+--    (the request the customer consents to) say whether the session is
+--    stored; vb_cobrowse_line marks the started and ended lines of a
 --    stored session (meta.cobrowse.stored) so the console offers a replay.
 
 -- Settings ----------------------------------------------------------------------
@@ -209,6 +210,17 @@ BEGIN
 	    jsonb_build_object('cobrowse', jsonb_build_object('event', p_event,
 		'session_id', p_session) || extra));
 	RETURN vb_message_json(m)::text;
+END $$;
+
+-- 0021's state frame, with stored (the customer's consent dialog says so).
+CREATE OR REPLACE FUNCTION vb_cobrowse_state(s cobrowse_sessions, p_op text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object('type', 'cobrowse', 'op', p_op, 'conversation_id', s.conversation_id,
+	    'session_id', s.id, 'status', s.status, 'control', s.control,
+	    'control_user', s.control_user, 'agent', vb_user_name(coalesce(s.control_user, s.requested_by)),
+	    'stored', vb_site_cobrowse_storage((SELECT site_id FROM conversations
+		WHERE id = s.conversation_id))->'enabled')::text;
 END $$;
 
 -- Live frames to the customer -----------------------------------------------------
