@@ -1044,7 +1044,7 @@ export default {
 	'cobrowse.replayHelp': 'The customer\u2019s page as it was stored, with what they typed hidden. Read-only.',
 	'cobrowse.replayView': 'The customer\u2019s page, replayed',
 	'cobrowse.replayLoading': 'Loading the stored session\u2026',
-	'cobrowse.replayPlaying': 'Playing {s} seconds of the session.',
+	'cobrowse.replayPlaying': 'Playing the stored session ({d} long).',
 	'cobrowse.replayAgain': 'Play again',
 	'cobrowse.replayEmpty': 'Nothing of this session\u2019s page was stored.',
 	'cobrowse.replayGone': 'This session is no longer stored (past the site\u2019s retention).',

@@ -196,7 +196,7 @@ test('share this page from the widget, push a file, stored session replayed', { 
 		return stored.includes(MASK);
 	}, 'the stored session');
 	assert.ok(stored.includes('Northwind Savings'), 'the page is stored');
-	for (const s of [SECRET, '4111'])
+	for (const s of [SECRET, '"4111'])
 		assert.ok(!stored.includes(s), `"${s}" in the stored bytes`);
 	const raw = sql(`SELECT string_agg(encode(k.data, 'hex'), '') FROM cobrowse_chunks k JOIN cobrowse_recordings r
 	    ON r.id = k.recording_id WHERE r.conversation_id = ${conv}`);
@@ -209,7 +209,7 @@ test('share this page from the widget, push a file, stored session replayed', { 
 	await replayBtn.click();
 	const rd = a.page.locator('dialog[open]');
 	await rd.waitFor();
-	await rd.locator('#cobrowse-replay-status', { hasText: /Playing \d+ seconds/ }).waitFor({ timeout: 20000 });
+	await rd.locator('#cobrowse-replay-status', { hasText: /Playing the stored session \(\d+:\d\d long\)/ }).waitFor({ timeout: 20000 });
 	const replayed = rd.frameLocator('#cobrowse-replay-view').frameLocator('iframe');
 	await replayed.locator('h1', { hasText: 'Northwind Savings' }).waitFor({ timeout: 20000 });
 	await until(async () => await replayed.locator('#card').evaluate((e) => e.value).catch(() => '') === MASK,

@@ -297,7 +297,7 @@ export async function openReplay(sessionId) {
 			return;
 		}
 		const secs = Math.max(1, Math.round((events.at(-1).timestamp - events[0].timestamp) / 1000));
-		status.textContent = t('cobrowse.replayPlaying', { s: secs });
+		status.textContent = t('cobrowse.replayPlaying', { d: `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}` });
 		again.removeAttribute('disabled');
 		send();
 	} catch {

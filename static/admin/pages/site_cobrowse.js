@@ -68,8 +68,8 @@ export function cobrowseSection(site, { canWrite }) {
 		    value: String(mb(settings.max_snapshot_bytes)), hint: t('siteCobrowse.maxHint'),
 		    attrs: { min: '0.1', max: '32', step: '0.1', inputmode: 'decimal' } });
 		const store = checkbox({ name: 'cb-store', value: '1', id: 'site-cb-store', describedBy: 'site-cb-store-hint',
-		    label: t('siteCobrowse.store'), checked: storage.enabled,
-		    extra: h('p', { class: 'field__hint', id: 'site-cb-store-hint' }, t('siteCobrowse.storeHint')) });
+		    label: t('siteCobrowse.store'), checked: storage.enabled });
+		const storeHint = h('p', { class: 'field__hint', id: 'site-cb-store-hint' }, t('siteCobrowse.storeHint'));
 		const days = field({ id: 'site-cb-days', label: t('siteCobrowse.retention'), type: 'number', required: true,
 		    value: String(storage.retention_days), hint: t('siteCobrowse.retentionHint'),
 		    attrs: { min: '1', max: '3650', step: '1', inputmode: 'numeric' } });
@@ -77,7 +77,7 @@ export function cobrowseSection(site, { canWrite }) {
 			title: `${t('siteCobrowse.title')}: ${site.name}`,
 			description: t('siteCobrowse.intro'),
 			content: h('div', { class: 'form-stack' }, enabled.el, masks.el, blocks.el, control.el, max.el,
-			    store.el, days.el),
+			    h('div', null, store.el, storeHint), days.el),
 			submitLabel: t('siteCobrowse.save'), submitId: 'site-cb-save',
 			async onSubmit() {
 				const v = Number(max.input.value);
