@@ -221,13 +221,14 @@ export class Cobrowse {
 	}
 }
 
-// Stored sessions (0025): the transcript's "ended" line of a session the
-// site stored gets a Replay button; the dialog plays the stored page in
+// Stored sessions (0025): the transcript's "started" line of a session the
+// site stores gets a Replay button (there is always one, while a chat that
+// closes ends its session without a line); the dialog plays the stored page in
 // /console/cobrowse-view (rrweb's Replayer, not live). The server answers
 // 403 to those who may not replay (recordings.read or staff of the chat).
 export function replayButton(f) {
 	const cb = f.meta?.cobrowse;
-	if (!cb?.stored || cb.event !== 'ended' || !cb.session_id)
+	if (!cb?.stored || cb.event !== 'started' || !cb.session_id)
 		return null;
 	return button(t('cobrowse.replay'), { size: 'sm', kind: 'secondary', iconName: 'play',
 	    attrs: { 'data-action': 'cobrowse-replay', 'data-session': String(cb.session_id) },
