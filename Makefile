@@ -17,7 +17,7 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wmissing-prototypes \
 CFLAGS	+= -std=gnu11 -O2 -g -fPIC $(WARN) $(SANFLAGS) -I$(BUILD) -Iapp \
 	   -I/usr/include/postgresql $(KORE_FEATURES)
 LDFLAGS	+= $(SANFLAGS)
-LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lcurl -lm -lmagic -lzip -ljansson -lcrypto
+LIBS	= -lpq -lhiredis -lsodium -loath -lqrencode -lcurl -lm -lmagic -lzip -ljansson -lcrypto -lz
 # Call recording library (modules/media/rec*.c, see rec.h), linked into the media relay.
 REC_SRC	= $(wildcard modules/media/rec*.c)
 REC_CFLAGS = $(shell pkg-config --cflags opus ogg libavformat 2>/dev/null)
@@ -26,7 +26,7 @@ REC_LIBS = $(shell pkg-config --libs opus ogg libavformat libavcodec libavutil l
 APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtask.c app/hub.c \
 	  app/page.c app/ops.c app/util.c app/totp.c app/wauth.c app/widget.c app/wmail.c \
 	  app/files.c app/fileutil.c app/offline.c app/wsframe.c \
-	  app/callutil.c app/calls.c app/cbframe.c app/cobrowse.c \
+	  app/callutil.c app/calls.c app/cbframe.c app/cbstore.c app/cobrowse.c \
 	  app/followmail.c
 PURE_SRC = app/util.c app/totp.c app/wauth.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
@@ -64,7 +64,7 @@ $(BUILD)/queries.h: $(QUERIES) conf/bin/vb-sqlgen
 	@mkdir -p $(BUILD)
 	conf/bin/vb-sqlgen $(QUERIES) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: app/%.c app/vb.h app/util.h app/fileutil.h app/wsframe.h app/callutil.h app/cbframe.h $(BUILD)/queries.h
+$(BUILD)/%.o: app/%.c app/vb.h app/util.h app/fileutil.h app/wsframe.h app/callutil.h app/cbframe.h app/cbstore.h $(BUILD)/queries.h
 	@test -n "$(KORE_FEATURES)" || { echo "kore is not installed: run 'make deps'" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	@echo "  CC  $<"

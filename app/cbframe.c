@@ -284,3 +284,19 @@ cbframe_limit(const char *frame, size_t len)
 	json_decref(o);
 	return (n);
 }
+
+/* The database's "record" frame: session_id when its store flag is on, else 0. */
+int64_t
+cbframe_store(const char *frame, size_t len)
+{
+	json_t	*o;
+	int64_t	 n = 0;
+
+	if ((o = json_loadb(frame, len, 0, NULL)) == NULL)
+		return (0);
+	if (!json_is_true(json_object_get(o, "store")) ||
+	    !cbframe_int(json_object_get(o, "session_id"), 1, WSFRAME_ID_MAX, &n))
+		n = 0;
+	json_decref(o);
+	return (n);
+}

@@ -38,5 +38,6 @@ char	*cbframe_data_out(int64_t, const struct cbdata *, size_t *);
 char	*cbframe_live(const struct wsframe *, int64_t, size_t *);
 int	 cbframe_control_ok(const struct wsframe *);
 int64_t	 cbframe_limit(const char *, size_t);
+int64_t	 cbframe_store(const char *, size_t);
 
 #endif

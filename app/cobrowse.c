@@ -16,7 +16,16 @@
  * 5 MiB; only style sheets, images and fonts are passed on, inert (nosniff,
  * sandbox CSP). A host name that resolves to a private, loopback or
  * link-local address is refused; only an allowed origin written as an IP
- * address may be one (an administrator's explicit choice).
+ * address may be one (an administrator's explicit choice). Nobody's cookies
+ * or credentials go out: the request is made afresh (no cookie engine, no
+ * proxy from the environment, no .netrc), and a URL with a user name or
+ * password is refused. A style sheet's url() and @import references are
+ * rewritten to go through the proxy too (cbstore.c, cbcss_rewrite).
+ *
+ * Stored sessions (0025): GET /api/cobrowse/sessions/:id/recording answers
+ * a stored session's page data for the console's replay, decompressed
+ * (lines of cobrowse_data parts, see cbstore.h); a timer deletes what is
+ * past its site's retention.
  */
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -27,9 +36,12 @@
 
 #include "vb.h"
 #include "queries.h"
+#include "cbstore.h"
 
 #include <kore/tasks.h>
 #include <curl/curl.h>
+#include <sodium.h>
+#include <zlib.h>
 
 #define COBROWSE_VIEW	"templates/cobrowse_view.html"
 #define COBROWSE_SCRIPT	"static/widget/cobrowse.js"
@@ -122,6 +134,9 @@ cobrowse_script(struct vbreq *r)
 struct cbproxy {
 	struct kore_task	task;	/* first: Kore's task code casts to it */
 	char			url[CBPROXY_URL_MAX + 1];
+	int64_t			conv;
+	char			*css;	/* a style sheet, rewritten */
+	size_t			css_len;
 	int			literal;	/* the host is an IP address */
 	struct sbuf		body;
 	long			status;
@@ -147,7 +162,8 @@ cbproxy_private(const struct sockaddr *sa)
 		v4 = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
 		return ((v4 >> 24) == 10 || (v4 >> 24) == 127 || (v4 >> 24) == 0 ||
 		    (v4 >> 20) == 0xac1 || (v4 >> 16) == 0xc0a8 || (v4 >> 16) == 0xa9fe ||
-		    (v4 >> 22) == (100 << 2 | 1) || v4 >= 0xe0000000);
+		    (v4 >> 22) == (100 << 2 | 1) || (v4 >> 8) == 0xc00000 ||
+		    (v4 >> 17) == (0xc612 >> 1) || v4 >= 0xe0000000);
 	}
 	if (sa->sa_family == AF_INET6) {
 		a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
@@ -190,6 +206,29 @@ cbproxy_write(char *data, size_t size, size_t n, void *arg)
 	return (size * n);
 }
 
+/* text/css, whatever its parameters and case. */
+static int
+cbproxy_is_css(const char *type)
+{
+	size_t	n = strcspn(type, "; ");
+
+	return (n == 8 && strncasecmp(type, "text/css", 8) == 0);
+}
+
+/* The sheet's references through the proxy too (on the task's thread). */
+static void
+cbproxy_css(struct cbproxy *p)
+{
+	char	prefix[96];
+
+	(void)snprintf(prefix, sizeof(prefix), "/api/cobrowse/proxy?conversation_id=%lld&url=",
+	    (long long)p->conv);
+	p->css = cbcss_rewrite(p->body.data != NULL ? p->body.data : "", p->body.len, p->url,
+	    prefix, &p->css_len);
+	if (p->css == NULL)
+		p->too_big = 1;
+}
+
 static int
 cbproxy_run(struct kore_task *t)
 {
@@ -208,6 +247,10 @@ cbproxy_run(struct kore_task *t)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CBPROXY_MAX);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "VirtualBranch-CobrowseProxy/1");
+	/* Nobody's cookies or credentials: no cookie engine (never set),
+	 * no proxy or .netrc from the environment. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, cbproxy_socket);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, p);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cbproxy_write);
@@ -220,6 +263,8 @@ cbproxy_run(struct kore_task *t)
 		(void)len;
 	}
 	curl_easy_cleanup(c);
+	if (p->ok && p->status == 200 && cbproxy_is_css(p->type))
+		cbproxy_css(p);
 	return (KORE_RESULT_OK);
 }
 
@@ -244,16 +289,19 @@ static int
 cbproxy_origin(const char *url, char *origin, size_t len, int *literal)
 {
 	CURLU		*u;
-	char		*scheme = NULL, *host = NULL, *port = NULL;
+	char		*scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
 	unsigned char	 addr[16];
 	char		 h[256];
 	int		 ok = 0;
 
 	if ((u = curl_url()) == NULL)
 		return (0);
+	/* No credentials in the URL: they would go out as an Authorization header. */
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_NO_PASSWORD &&
 	    (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
 		(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
 		kore_strlcpy(h, host, sizeof(h));
@@ -269,6 +317,8 @@ cbproxy_origin(const char *url, char *origin, size_t len, int *literal)
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
+	curl_free(user);
+	curl_free(pass);
 	curl_url_cleanup(u);
 	return (ok);
 }
@@ -293,6 +343,7 @@ cobrowse_proxy(struct vbreq *r)
 		}
 		sbuf_reset(&r->ext);
 		sbuf_add(&r->ext, url, strlen(url) + 1);
+		sbuf_add(&r->ext, conv, strlen(conv) + 1);
 		j = vb_job(r);
 		db_add(j, Q_COBROWSE_PROXY_OK, 2, conv, origin);
 		return (vb_db_submit(r, j, 1));
@@ -301,6 +352,7 @@ cobrowse_proxy(struct vbreq *r)
 			return (VB_DONE);
 		p = kore_calloc(1, sizeof(*p));
 		kore_strlcpy(p->url, r->ext.data, sizeof(p->url));
+		p->conv = strtoll(r->ext.data + strlen(r->ext.data) + 1, NULL, 10);
 		(void)cbproxy_origin(p->url, origin, sizeof(origin), &p->literal);
 		sbuf_init(&p->body);
 		kore_task_create(&p->task, cbproxy_run);
@@ -335,7 +387,10 @@ cobrowse_proxy(struct vbreq *r)
 			http_response_header(r->req, "x-content-type-options", "nosniff");
 			http_response_header(r->req, "content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
 			http_response_header(r->req, "cache-control", "private, max-age=300");
-			http_response(r->req, 200, p->body.data, p->body.len);
+			if (p->css != NULL)
+				http_response(r->req, 200, p->css, p->css_len);
+			else
+				http_response(r->req, 200, p->body.data, p->body.len);
 		}
 		cobrowse_free(r);
 		return (VB_DONE);
@@ -352,6 +407,125 @@ cobrowse_free(struct vbreq *r)
 		return;
 	kore_task_destroy(&p->task);
 	sbuf_free(&p->body);
+	free(p->css);
 	kore_free(p);
 	r->cbproxy = NULL;
+}
+
+/* Stored sessions ----------------------------------------------------------- */
+
+#define CBREPLAY_MAX	(128 * 1024 * 1024)	/* decompressed bytes answered */
+
+/* A chunk (bytea as text: \x and hex) inflated onto b; 0 when it is not one. */
+static int
+cobrowse_inflate(struct sbuf *b, const char *hex)
+{
+	unsigned char	*bin, out[65536];
+	size_t		 hlen, blen;
+	z_stream	 z;
+	int		 rc, ok = 0;
+
+	if (hex == NULL || strncmp(hex, "\\x", 2) != 0 || (hlen = strlen(hex + 2)) % 2 != 0)
+		return (0);
+	bin = kore_malloc(hlen / 2 + 1);
+	if (sodium_hex2bin(bin, hlen / 2 + 1, hex + 2, hlen, NULL, &blen, NULL) != 0) {
+		kore_free(bin);
+		return (0);
+	}
+	memset(&z, 0, sizeof(z));
+	if (inflateInit(&z) != Z_OK) {
+		kore_free(bin);
+		return (0);
+	}
+	z.next_in = bin;
+	z.avail_in = (uInt)blen;
+	do {
+		z.next_out = out;
+		z.avail_out = sizeof(out);
+		rc = inflate(&z, Z_NO_FLUSH);
+		if (rc != Z_OK && rc != Z_STREAM_END)
+			break;
+		sbuf_add(b, out, sizeof(out) - z.avail_out);
+		if (b->len > CBREPLAY_MAX)
+			break;
+	} while (rc != Z_STREAM_END);
+	ok = rc == Z_STREAM_END;
+	inflateEnd(&z);
+	kore_free(bin);
+	return (ok);
+}
+
+/*
+ * GET /api/cobrowse/sessions/:id/recording (console.agent; the database
+ * checks recordings.read or a place in the chat, and audits): the page data
+ * of a stored session, lines "<batch> <part> <parts>\t<data>".
+ */
+int
+cobrowse_recording(struct vbreq *r)
+{
+	struct db_job	*j;
+	struct sbuf	 b;
+	char		 id[24];
+	int		 i, bad = 0;
+
+	switch (r->step) {
+	case 0:
+		(void)snprintf(id, sizeof(id), "%lld", (long long)r->path_id[0]);
+		j = vb_job(r);
+		db_add(j, Q_COBROWSE_RECORDING, 1, id);
+		return (vb_db_submit(r, j, 1));
+	case 1:
+		if (vb_db_error(r))
+			return (VB_DONE);
+		sbuf_init(&b);
+		for (i = 0; i < db_rows(r->job, 0) && b.len <= CBREPLAY_MAX; i++)
+			if (!cobrowse_inflate(&b, db_value(r->job, 0, i, 1)))
+				bad++;
+		if (bad > 0)
+			vb_log(LOG_NOTICE, "req %s: cobrowse: %d stored chunks unreadable", r->reqid, bad);
+		r->status = 200;
+		http_response_header(r->req, "content-type", "text/plain; charset=utf-8");
+		http_response_header(r->req, "x-content-type-options", "nosniff");
+		http_response_header(r->req, "content-security-policy", "sandbox; default-src 'none'");
+		http_response_header(r->req, "cache-control", "private, no-store");
+		if (b.len > CBREPLAY_MAX)
+			http_response_header(r->req, "x-vb-truncated", "1");
+		http_response(r->req, 200, b.data, b.len);
+		sbuf_free(&b);
+		return (VB_DONE);
+	}
+	fatal("cobrowse_recording: step %d", r->step);
+}
+
+static void
+cobrowse_sweep_done(struct db_job *j, void *arg)
+{
+	(void)arg;
+	if (j->failed)
+		vb_log(LOG_NOTICE, "cobrowse sweep: %s", j->errmsg);
+	else if (db_value(j, 0, 0, 0) != NULL && strcmp(db_value(j, 0, 0, 0), "0") != 0)
+		vb_log(LOG_INFO, "cobrowse sweep: %s stored sessions past retention deleted",
+		    db_value(j, 0, 0, 0));
+	db_job_free(j);
+}
+
+static void
+cobrowse_sweep(void *arg, u_int64_t now)
+{
+	struct db_job	*j;
+
+	(void)arg;
+	(void)now;
+	j = db_job_new();
+	db_add(j, Q_COBROWSE_SWEEP, 0);
+	if (!db_submit(j, cobrowse_sweep_done, NULL))
+		db_job_free(j);
+}
+
+/* Every ten minutes, on the first worker: stored sessions past retention. */
+void
+cobrowse_init(void)
+{
+	if (worker != NULL && worker->id == 1)
+		(void)kore_timer_add(cobrowse_sweep, 10 * 60 * 1000, NULL, 0);
 }

@@ -22,6 +22,7 @@
 #include "queries.h"
 #include "wsframe.h"
 #include "cbframe.h"
+#include "cbstore.h"
 
 #define HUB_CHANNEL	"vb:hub"
 #define HUB_BUCKETS	4096
@@ -64,6 +65,13 @@ struct hub_conn {
 	int64_t			 cb_refused_id;
 	double			 cb_tokens;
 	u_int64_t		 cb_tokens_at;
+	/* The stored session's buffer (the site stores sessions), and for
+	 * staff: whether they may send pointer frames to the customer, per
+	 * conversation, until a time (hub_cb_may). */
+	struct cbstore		*cb_store;
+	int64_t			 cb_may_conv[4];
+	u_int64_t		 cb_may_until[4];
+	int			 cb_may_ok[4];
 };
 
 struct hub_sub {
@@ -96,6 +104,7 @@ static void	hub_presence(struct hub_conn *);
 static void	hub_cb_seen(struct hub_conn *, int64_t, const char *, size_t);
 struct hub_in;
 static void	hub_customer_op(struct hub_conn *, struct hub_in *, const char *);
+static void	hub_cb_store_end(struct hub_conn *);
 
 /* Subscriptions ------------------------------------------------------------ */
 
@@ -342,6 +351,7 @@ hub_disconnect(struct connection *c)
 	if (hc == NULL)
 		return;
 	c->hdlr_extra = NULL;
+	hub_cb_store_end(hc);
 	hub_sub_remove_all(hc);
 	hc->closed = 1;
 	ops_websockets(-1);
@@ -1343,13 +1353,15 @@ hub_cb_budget(struct hub_conn *hc, double cost, double rate, double burst)
 static void
 hub_cb_fx(struct hub_conn *hc, int on, int64_t conv, const char *frame, size_t len)
 {
-	int64_t		 limit;
+	int64_t		 limit, session;
 
 	if (hc == NULL || hc->kind != HUB_CUSTOMER || conv <= 0)
 		return;
 	if (!on) {
-		if (hc->cb_conv == conv)
+		if (hc->cb_conv == conv) {
 			hc->cb_conv = 0;
+			hub_cb_store_end(hc);
+		}
 		return;
 	}
 	if (frame == NULL)
@@ -1358,6 +1370,9 @@ hub_cb_fx(struct hub_conn *hc, int on, int64_t conv, const char *frame, size_t l
 	hc->cb_conv = conv;
 	hc->cb_limit = limit > 0 ? limit : 8388608;
 	hc->cb_snap_id = hc->cb_refused_id = hc->cb_snap_bytes = 0;
+	hub_cb_store_end(hc);
+	if ((session = cbframe_store(frame, len)) > 0)
+		hc->cb_store = cbstore_new(session, conv);
 	hub_send(hc, frame, len);
 }
 
@@ -1371,9 +1386,62 @@ hub_cb_seen(struct hub_conn *hc, int64_t conv, const char *data, size_t len)
 	static const char	ended[] = "{\"op\": \"ended\", \"type\": \"cobrowse\"";
 
 	if (hc->kind == HUB_CUSTOMER && len > sizeof(ended) - 1 &&
-	    memcmp(data, ended, sizeof(ended) - 1) == 0)
+	    memcmp(data, ended, sizeof(ended) - 1) == 0) {
 		hc->cb_conv = 0;
+		hub_cb_store_end(hc);
+	}
 	(void)conv;
+}
+
+/*
+ * Session storage (the site's choice, 0025): the page data the agents got,
+ * compressed as it comes (cbstore.c), goes to the database in chunks every
+ * 512 KiB or 3 seconds, and when the session or the connection ends.
+ */
+static void
+hub_cb_store_done(struct db_job *j, void *arg)
+{
+	(void)arg;
+	if (j->failed)
+		vb_log(LOG_NOTICE, "cobrowse: a stored chunk was refused: %s",
+		    j->errhint ? j->errhint : j->sqlstate);
+	db_job_free(j);
+}
+
+static void
+hub_cb_store_flush(struct hub_conn *hc)
+{
+	struct db_job	*j;
+	unsigned char	*z;
+	char		*hex, who[24], session[24], raw_s[24];
+	size_t		 zlen, raw;
+
+	if (hc->cb_store == NULL || (z = cbstore_take(hc->cb_store, &zlen, &raw)) == NULL)
+		return;
+	hex = kore_malloc(zlen * 2 + 3);
+	hex[0] = '\\';
+	hex[1] = 'x';
+	(void)sodium_bin2hex(hex + 2, zlen * 2 + 1, z, zlen);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	(void)snprintf(session, sizeof(session), "%lld", (long long)cbstore_session(hc->cb_store));
+	(void)snprintf(raw_s, sizeof(raw_s), "%zu", raw);
+	j = hub_job(hc, "");
+	db_add(j, Q_COBROWSE_STORE, 4, who, session, hex, raw_s);
+	kore_free(hex);
+	if (!db_submit(j, hub_cb_store_done, NULL)) {
+		vb_log(LOG_NOTICE, "cobrowse: a stored chunk of session %s was lost (database busy)", session);
+		db_job_free(j);
+	}
+}
+
+static void
+hub_cb_store_end(struct hub_conn *hc)
+{
+	if (hc->cb_store == NULL)
+		return;
+	hub_cb_store_flush(hc);
+	cbstore_free(hc->cb_store);
+	hc->cb_store = NULL;
 }
 
 /* A refusal by the database (no consent, no grant, not in the chat) is logged. */
@@ -1467,14 +1535,90 @@ hub_in_cobrowse_data(struct hub_conn *hc, struct hub_in *in)
 		return;
 	hub_fanout(in->w.conv, out, len, hc, 1);
 	free(out);
+	if (hc->cb_store != NULL && cbstore_add(hc->cb_store, &d, kore_time_ms()))
+		hub_cb_store_flush(hc);
+}
+
+/*
+ * Pointer, drawing and pushed documents reach the customer only from staff
+ * in the chat (conversation_staff: the assigned agent, colleagues who
+ * joined, a supervisor who barged), never from a silent monitor. The
+ * database answers once; a yes holds for HUB_CB_MAY_MS, so a leave or
+ * transfer takes effect within that time; a no for HUB_CB_MAYNOT_MS (a
+ * supervisor who barges may point at once).
+ */
+#define HUB_CB_MAY_MS	2000
+#define HUB_CB_MAYNOT_MS 300
+#define HUB_CB_MAY_N	(sizeof(((struct hub_conn *)0)->cb_may_conv) / sizeof(int64_t))
+
+struct hub_cblive {
+	struct hub_op	 op;		/* first: hub_op_live takes it */
+	char		*out;
+	size_t		 len;
+};
+
+/* 1: may, 0: may not, -1: not known (ask the database). */
+static int
+hub_cb_may(struct hub_conn *hc, int64_t conv)
+{
+	u_int64_t	now = kore_time_ms();
+	size_t		i;
+
+	for (i = 0; i < HUB_CB_MAY_N; i++)
+		if (hc->cb_may_conv[i] == conv && hc->cb_may_until[i] > now)
+			return (hc->cb_may_ok[i]);
+	return (-1);
+}
+
+static void
+hub_cb_may_set(struct hub_conn *hc, int64_t conv, int ok)
+{
+	size_t	i, slot = 0;
+
+	for (i = 0; i < HUB_CB_MAY_N; i++) {
+		if (hc->cb_may_conv[i] == conv) {
+			slot = i;
+			break;
+		}
+		if (hc->cb_may_until[i] < hc->cb_may_until[slot])
+			slot = i;
+	}
+	hc->cb_may_conv[slot] = conv;
+	hc->cb_may_until[slot] = kore_time_ms() + (ok ? HUB_CB_MAY_MS : HUB_CB_MAYNOT_MS);
+	hc->cb_may_ok[slot] = ok;
+}
+
+static void
+hub_cb_live_done(struct db_job *j, void *arg)
+{
+	struct hub_cblive	*l = arg;
+	struct hub_conn		*hc = l->op.hc;
+	int			 ok = !j->failed, no;
+
+	no = j->failed && j->errhint != NULL && strcmp(j->errhint, "forbidden") == 0;
+	if (hub_op_live(&l->op)) {
+		if (ok || no)
+			hub_cb_may_set(hc, l->op.conv, ok);
+		if (ok)
+			hub_fanout(l->op.conv, l->out, l->len, hc, 0);
+		else if (no)
+			hub_cb_refuse(hc, l->op.conv, "forbidden", j->errmsg);
+		else
+			hub_job_error(hc, j, NULL);
+	}
+	free(l->out);
+	kore_free(l);
+	db_job_free(j);
 }
 
 /* An agent's pointer, click, drawing or pushed document: to everyone else. */
 static void
 hub_in_cobrowse_live(struct hub_conn *hc, struct hub_in *in)
 {
-	char	*out;
-	size_t	 len;
+	struct hub_cblive	*l;
+	struct db_job		*j;
+	char			*out, conv[24];
+	size_t			 len;
 
 	if (hc->kind != HUB_STAFF) {
 		hub_cb_refuse(hc, in->w.conv, "forbidden", "Only staff point and draw");
@@ -1489,8 +1633,39 @@ hub_in_cobrowse_live(struct hub_conn *hc, struct hub_in *in)
 		    "coordinates, points, url or file_id");
 		return;
 	}
-	if (hub_cb_budget(hc, 1.0, HUB_CB_LIVE_RATE, HUB_CB_LIVE_BURST))
+	if (!hub_cb_budget(hc, 1.0, HUB_CB_LIVE_RATE, HUB_CB_LIVE_BURST)) {
+		free(out);
+		return;
+	}
+	switch (hub_cb_may(hc, in->w.conv)) {
+	case 1:
 		hub_fanout(in->w.conv, out, len, hc, 0);
+		break;
+	case 0:
+		hub_cb_refuse(hc, in->w.conv, "forbidden",
+		    "Only staff in the chat point, draw or send to the customer");
+		break;
+	default:
+		l = kore_calloc(1, sizeof(*l));
+		l->op.hc = hc;
+		l->op.conv = in->w.conv;
+		l->op.tenant = hc->tenant_id;
+		l->out = out;
+		l->len = len;
+		hc->pending++;
+		(void)snprintf(conv, sizeof(conv), "%lld", (long long)in->w.conv);
+		j = hub_job(hc, "");
+		db_add(j, Q_COBROWSE_LIVE_OK, 1, conv);
+		if (!db_submit(j, hub_cb_live_done, l)) {
+			db_job_free(j);
+			(void)hub_op_live(&l->op);
+			hub_send_error(hc, NULL, "unavailable",
+			    "The server is busy or its database unavailable; try again shortly");
+			free(l->out);
+			kore_free(l);
+		}
+		return;
+	}
 	free(out);
 }
 

@@ -288,6 +288,16 @@ static struct vb_route routes[] = {
 	 * server, stored in the conversation only once sent.
 	 */
 	{ "POST", "/api/console/followups/:id/email", 0, "console.agent", followmail_email },
+	/*
+	 * Co-browsing, stored sessions (issue 5; 0025_cobrowse_storage.sql,
+	 * app/cobrowse.c): the site's storage setting and the replay of a
+	 * stored session (recordings.read or staff of the chat; audited).
+	 */
+	{ "GET", "/api/sites/:id/cobrowse-storage", 0, "sites.read", SQL, Q_SITE_COBROWSE_STORAGE_GET,
+	    200, "storage", { PATH_ID } },
+	{ "PUT", "/api/sites/:id/cobrowse-storage", 0, "sites.write", SQL, Q_SITE_COBROWSE_STORAGE_SAVE,
+	    200, "storage", { PATH_ID, B("enabled", P_BOOL, 0, 0), B("retention_days", P_OINT, 1, 3650) } },
+	{ "GET", "/api/cobrowse/sessions/:id/recording", 0, "console.agent", cobrowse_recording },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -100,6 +100,7 @@ kore_worker_configure(void)
 	hub_init();
 	wmail_init();
 	files_init();
+	cobrowse_init();
 }
 
 /*

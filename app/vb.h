@@ -346,5 +346,7 @@ int	cobrowse_view(struct vbreq *);
 int	cobrowse_script(struct vbreq *);
 int	cobrowse_proxy(struct vbreq *);
 void	cobrowse_free(struct vbreq *);
+int	cobrowse_recording(struct vbreq *);
+void	cobrowse_init(void);
 
 #endif

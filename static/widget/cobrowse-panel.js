@@ -75,7 +75,8 @@ export class CobrowsePanel {
 	}
 
 	ask(f) {
-		this.dialog(t('cb.title'), `${f.agent ? t('cb.ask', { name: f.agent }) : t('cb.askCustomer')} ${t('cb.what')}`,
+		this.dialog(t('cb.title'), `${f.agent ? t('cb.ask', { name: f.agent }) : t('cb.askCustomer')} ${t('cb.what')}` +
+		    (f.stored ? ` ${t('cb.stored')}` : ''),
 		    t('cb.accept'), t('cb.decline'),
 		    () => this.send({ type: 'cobrowse', op: 'consent' }),
 		    () => this.send({ type: 'cobrowse', op: 'decline' }));
@@ -128,7 +129,7 @@ export class CobrowsePanel {
 			this.sharing = true;
 			this.post({ type: 'vb-cb', op: 'record', conversation_id: this.conv,
 			    mask_selectors: f.mask_selectors, block_selectors: f.block_selectors,
-			    max_snapshot_bytes: f.max_snapshot_bytes, control: f.control });
+			    max_snapshot_bytes: f.max_snapshot_bytes, control: f.control, store: f.store === true });
 			break;
 		case 'control_request':
 			this.askControl(f);

@@ -200,6 +200,12 @@
 		});
 	}
 
+	/* The site stores sessions (0025): the customer is told on the banner. */
+	function sharingText() {
+		return 'You are sharing this page with our adviser' +
+		    (cfg && cfg.store ? '. The session is stored for review' : '');
+	}
+
 	function start(m) {
 		cfg = m;
 		maskSel = sel('[data-vb-mask]', m.mask_selectors, '*');
@@ -207,6 +213,7 @@
 		granted = m.control === 'granted';
 		mount();
 		revokeBtn.hidden = !granted;
+		bannerText.textContent = sharingText();
 		if (w.rrwebRecord)
 			return record();
 		var s = el('script');
@@ -326,7 +333,7 @@
 			agent = m.agent || agent;
 			revokeBtn.hidden = !granted;
 			bannerText.textContent = granted ? (agent || 'Our adviser') + ' can click and type on this page' :
-			    'You are sharing this page with our adviser';
+			    sharingText();
 		} else if (m.op === 'live' && m.frame)
 			live(m.frame);
 		else if (m.op === 'do' && m.frame)

@@ -128,6 +128,7 @@ const en = {
 	'cb.sharing': 'You are sharing this page. Use “Stop sharing” at the top of the page to end it.',
 	'cb.stop': 'Stop sharing',
 	'cb.menu': 'Share this page',
+	'cb.stored': 'This website stores the shared session so that it can be reviewed later.',
 	'error.snapshot_too_large': 'This page is too large to share. Your adviser has been told.',
 	'error.not_consented': 'Screen sharing has ended.',
 	'error.cobrowse_live': 'Screen sharing is already on.',

@@ -5,7 +5,7 @@
 // (with a grant) picked elements go back to the console as messages.
 //
 // console → view: {type:'events', conversation_id, events}, {type:'mode', mode:'pointer'|'draw'|'control'},
-//                 {type:'end'}
+//                 {type:'end'}, {type:'replay', events} (a stored session, played from its start)
 // view → console: {type:'ready'}, {type:'pointer'|'click', x, y}, {type:'draw', points},
 //                 {type:'pick', node, input, label}, {type:'size', width, height}
 
@@ -176,6 +176,24 @@ window.addEventListener('message', (e) => {
 			replayer.addEvent(ev);
 		}
 		fit();
+	} else if (m?.type === 'replay' && Array.isArray(m.events)) {
+		// A stored session (lib/cobrowse.js, openReplay): played from the
+		// start at its own pace, read-only (no glass, nothing sent back).
+		replayer?.destroy?.();
+		stage.replaceChildren();
+		waitEl.remove();
+		glass.hidden = true;
+		const meta = m.events.find((ev) => ev.type === 4 && ev.data?.width);
+		if (meta)
+			size = { width: meta.data.width, height: meta.data.height };
+		replayer = new window.rrwebReplay.Replayer(m.events, { root: stage, mouseTail: false,
+		    UNSAFE_replayCanvas: false, showWarning: false, triggerFocus: false });
+		replayer.on('resize', (d) => {
+			size = { width: d.width, height: d.height };
+			fit();
+		});
+		fit();
+		replayer.play(0);
 	} else if (m?.type === 'mode') {
 		mode = m.mode;
 		glass.dataset.mode = mode;

@@ -220,3 +220,88 @@ export class Cobrowse {
 		    } });
 	}
 }
+
+// Stored sessions (0025): the transcript's "started" line of a session the
+// site stores gets a Replay button (there is always one, while a chat that
+// closes ends its session without a line); the dialog plays the stored page in
+// /console/cobrowse-view (rrweb's Replayer, not live). The server answers
+// 403 to those who may not replay (recordings.read or staff of the chat).
+export function replayButton(f) {
+	const cb = f.meta?.cobrowse;
+	if (!cb?.stored || cb.event !== 'started' || !cb.session_id)
+		return null;
+	return button(t('cobrowse.replay'), { size: 'sm', kind: 'secondary', iconName: 'play',
+	    attrs: { 'data-action': 'cobrowse-replay', 'data-session': String(cb.session_id) },
+	    onClick: () => openReplay(cb.session_id) });
+}
+
+// The stored lines "<batch> <part> <parts>\t<data>" into rrweb events, batch by batch.
+export function storedEvents(text) {
+	const batches = new Map(), events = [];
+	for (const line of text.split('\n')) {
+		const tab = line.indexOf('\t');
+		const m = /^(\d+) (\d+) (\d+)$/.exec(line.slice(0, tab));
+		if (tab < 0 || !m)
+			continue;
+		const [id, part, parts] = [Number(m[1]), Number(m[2]), Number(m[3])];
+		let b = batches.get(id);
+		if (!b || b.parts.length !== parts)
+			batches.set(id, b = { parts: new Array(parts), got: 0 });
+		if (b.parts[part] === undefined)
+			b.got++;
+		b.parts[part] = line.slice(tab + 1);
+		if (b.got < parts)
+			continue;
+		batches.delete(id);
+		try {
+			const batch = JSON.parse(b.parts.join(''));
+			if (Array.isArray(batch))
+				events.push(...batch.filter((e) => e && typeof e.type === 'number' && typeof e.timestamp === 'number'));
+		} catch { /* an incomplete batch: skipped */ }
+	}
+	return events.sort((a, b) => a.timestamp - b.timestamp);
+}
+
+export async function openReplay(sessionId) {
+	const status = h('p', { class: 'cobrowse__status muted', role: 'status', id: 'cobrowse-replay-status' }, t('cobrowse.replayLoading'));
+	const view = h('iframe', { class: 'cobrowse__view cobrowse__view--replay', id: 'cobrowse-replay-view',
+	    title: t('cobrowse.replayView'), src: '/console/cobrowse-view' });
+	let ready = false, events = null;
+	const send = () => {
+		if (ready && events)
+			view.contentWindow.postMessage({ type: 'replay', events }, location.origin);
+	};
+	const onMessage = (e) => {
+		if (e.source === view.contentWindow && e.origin === location.origin && e.data?.type === 'ready') {
+			ready = true;
+			send();
+		}
+	};
+	window.addEventListener('message', onMessage);
+	const again = button(t('cobrowse.replayAgain'), { size: 'sm', kind: 'secondary', id: 'cobrowse-replay-again',
+	    attrs: { disabled: true }, onClick: () => send() });
+	openDialog({ title: t('cobrowse.replayTitle'), description: t('cobrowse.replayHelp'), size: 'xl',
+	    content: h('div', { class: 'cobrowse-replay' }, status, view), footerExtra: again,
+	    onClose: () => window.removeEventListener('message', onMessage) });
+	try {
+		const r = await fetch(`/api/cobrowse/sessions/${encodeURIComponent(sessionId)}/recording`,
+		    { credentials: 'same-origin', headers: { accept: 'text/plain' } });
+		if (!r.ok) {
+			const err = await r.json().catch(() => null);
+			status.textContent = r.status === 403 ? t('cobrowse.replayForbidden') :
+			    r.status === 404 ? t('cobrowse.replayGone') : (err?.error?.message || t('cobrowse.replayFailed'));
+			return;
+		}
+		events = storedEvents(await r.text());
+		if (!events.some((e) => e.type === 2)) {
+			status.textContent = t('cobrowse.replayEmpty');
+			return;
+		}
+		const secs = Math.max(1, Math.round((events.at(-1).timestamp - events[0].timestamp) / 1000));
+		status.textContent = t('cobrowse.replayPlaying', { d: `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}` });
+		again.removeAttribute('disabled');
+		send();
+	} catch {
+		status.textContent = t('cobrowse.replayFailed');
+	}
+}

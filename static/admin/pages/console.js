@@ -13,7 +13,7 @@ import { h, clear, button, icon, badge, avatar, openDialog, toast, field } from 
 import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, fillCanned, ensureCss, beep, ticker } from '../lib/chatui.js';
 import { followupsSection } from '../lib/followups.js';
-import { Cobrowse } from '../lib/cobrowse.js';
+import { Cobrowse, replayButton } from '../lib/cobrowse.js';
 
 const WAITING_POLL_MS = 5000;
 const TEAM_POLL_MS = 30000;
@@ -395,7 +395,7 @@ export async function render(root, ctx) {
 		const kind = f.sender?.kind;
 		if (kind === 'system')
 			return h('div', { class: 'msg msg--system', dataset: { seq: f.seq } }, h('span', null, f.text),
-			    h('time', { class: 'msg__time', datetime: f.at }, fmtDateTime(f.at)));
+			    replayButton(f), h('time', { class: 'msg__time', datetime: f.at }, fmtDateTime(f.at)));
 		const mine = kind === 'staff' && f.sender.id === me.id;
 		return h('div', { class: ['msg', kind === 'customer' ? 'msg--customer' : 'msg--staff', mine ? 'msg--mine' : ''], dataset: { seq: f.seq } },
 		    h('div', { class: 'msg__label' }, kind === 'customer' ? (S.chats.get(f.conversation_id)?.customer || t('console.customer')) :

@@ -3,7 +3,9 @@
 // masked and whose elements are blocked in the customer's browser (on top of
 // every input, passwords, data-vb-mask and data-vb-block), remote control
 // (off by default) and the largest page snapshot. Saved with
-// PUT /api/sites/:id/cobrowse, audited as site.cobrowse.
+// PUT /api/sites/:id/cobrowse, audited as site.cobrowse. Storing sessions
+// for replay (off by default) and their retention in days:
+// PUT /api/sites/:id/cobrowse-storage, audited as site.cobrowse_storage.
 
 import { t } from '../lib/i18n.js';
 import { api, idPath, errorMessage } from '../lib/api.js';
@@ -23,11 +25,13 @@ export function cobrowseSection(site, { canWrite }) {
 	const body = h('div', { class: 'site-files__body' }, h('p', { class: 'muted' }, '…'));
 	const el = h('div', { class: 'site__block site__block--wide site-cobrowse', 'aria-labelledby': titleId, role: 'group' },
 	    h('h3', { class: 'site__label', id: titleId }, t('siteCobrowse.title')), body);
-	let settings = null;
+	let settings = null, storage = null;
 
 	function draw() {
 		clear(body);
-		body.append(h('p', { class: 'site-files__summary' }, summary(settings)));
+		body.append(h('p', { class: 'site-files__summary' }, summary(settings)),
+		    h('p', { class: 'site-files__summary', id: `site-cb-storage-${site.id}` }, storage.enabled ?
+			t('siteCobrowse.stored', { days: storage.retention_days }) : t('siteCobrowse.notStored')));
 		const sel = [settings.mask_selectors && t('siteCobrowse.masks', { s: settings.mask_selectors }),
 		    settings.block_selectors && t('siteCobrowse.blocks', { s: settings.block_selectors })].filter(Boolean);
 		if (sel.length)
@@ -39,7 +43,10 @@ export function cobrowseSection(site, { canWrite }) {
 
 	async function load() {
 		try {
-			settings = (await api.get(idPath('/api/sites', site.id, '/cobrowse'))).cobrowse;
+			const [a, b] = await Promise.all([api.get(idPath('/api/sites', site.id, '/cobrowse')),
+			    api.get(idPath('/api/sites', site.id, '/cobrowse-storage'))]);
+			settings = a.cobrowse;
+			storage = b.storage;
 			draw();
 		} catch (err) {
 			if (err && err.redirecting)
@@ -60,10 +67,17 @@ export function cobrowseSection(site, { canWrite }) {
 		const max = field({ id: 'site-cb-max', label: t('siteCobrowse.max'), type: 'number', required: true,
 		    value: String(mb(settings.max_snapshot_bytes)), hint: t('siteCobrowse.maxHint'),
 		    attrs: { min: '0.1', max: '32', step: '0.1', inputmode: 'decimal' } });
+		const store = checkbox({ name: 'cb-store', value: '1', id: 'site-cb-store', describedBy: 'site-cb-store-hint',
+		    label: t('siteCobrowse.store'), checked: storage.enabled });
+		const storeHint = h('p', { class: 'field__hint', id: 'site-cb-store-hint' }, t('siteCobrowse.storeHint'));
+		const days = field({ id: 'site-cb-days', label: t('siteCobrowse.retention'), type: 'number', required: true,
+		    value: String(storage.retention_days), hint: t('siteCobrowse.retentionHint'),
+		    attrs: { min: '1', max: '3650', step: '1', inputmode: 'numeric' } });
 		openDialog({
 			title: `${t('siteCobrowse.title')}: ${site.name}`,
 			description: t('siteCobrowse.intro'),
-			content: h('div', { class: 'form-stack' }, enabled.el, masks.el, blocks.el, control.el, max.el),
+			content: h('div', { class: 'form-stack' }, enabled.el, masks.el, blocks.el, control.el, max.el,
+			    h('div', null, store.el, storeHint), days.el),
 			submitLabel: t('siteCobrowse.save'), submitId: 'site-cb-save',
 			async onSubmit() {
 				const v = Number(max.input.value);
@@ -82,6 +96,15 @@ export function cobrowseSection(site, { canWrite }) {
 						return false;
 					}
 				}
+				const nd = Number(days.input.value);
+				if (!Number.isInteger(nd) || nd < 1 || nd > 3650) {
+					days.setError(t('siteCobrowse.errRetention'));
+					days.input.focus();
+					return false;
+				}
+				if (store.input.checked !== storage.enabled || nd !== storage.retention_days)
+					storage = (await api.put(idPath('/api/sites', site.id, '/cobrowse-storage'),
+					    { enabled: store.input.checked, retention_days: nd })).storage;
 				const res = await api.put(idPath('/api/sites', site.id, '/cobrowse'), {
 				    enabled: enabled.input.checked, remote_control: control.input.checked,
 				    mask_selectors: masks.input.value.trim(), block_selectors: blocks.input.value.trim(),

@@ -10,6 +10,7 @@ import { api } from '../lib/api.js';
 import { h, clear, button, icon, pageHeader, toast, openDialog, field, errorBlock } from '../lib/ui.js';
 import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, ensureCss, ticker } from '../lib/chatui.js';
+import { replayButton } from '../lib/cobrowse.js';
 
 export async function render(root, ctx) {
 	ensureCss('/static/admin/console.css');
@@ -172,7 +173,7 @@ export async function render(root, ctx) {
 			    h('time', { class: 'msg__time', datetime: f.at }, fmtDateTime(f.at)));
 		const kind = f.sender?.kind;
 		if (kind === 'system')
-			return h('div', { class: 'msg msg--system' }, h('span', null, f.text));
+			return h('div', { class: 'msg msg--system' }, h('span', null, f.text), replayButton(f));
 		return h('div', { class: ['msg', kind === 'customer' ? 'msg--customer' : 'msg--staff'] },
 		    h('div', { class: 'msg__label' }, kind === 'customer' ? S.monitor.customer : f.sender.name),
 		    h('div', { class: 'msg__body' }, renderText(f.text)),

@@ -1,0 +1,1 @@
+SELECT vb_cobrowse_live_ok($1::bigint)

@@ -1,0 +1,1 @@
+SELECT seq, data FROM vb_cobrowse_recording($1::bigint)

@@ -1,0 +1,1 @@
+SELECT vb_cobrowse_sweep()

@@ -1,0 +1,1 @@
+SELECT vb_site_cobrowse_storage_get($1::bigint)
