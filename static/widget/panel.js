@@ -586,6 +586,8 @@ function onEvent(type, d) {
 		if (over) {
 			ended = true;
 			updateEnd();
+			// Sharing the page ends with the chat.
+			cobrowse.stopped();
 			staffSeen = true;
 			updateWaiting();
 			offline.withdraw();

@@ -219,6 +219,23 @@ test('share this page from the widget, push a file, stored session replayed', { 
 	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE action = 'cobrowse.replay' AND object_id = '${conv}'`), '1');
 	await rd.locator('#cobrowse-replay-again').click();
 	await replayed.locator('h1', { hasText: 'Northwind Savings' }).waitFor();
+	await rd.locator('button', { hasText: 'Close' }).first().click().catch(() => {});
+
+	// Sharing again, then the customer ends the chat: the sharing stops on
+	// the page too, and the agent is told.
+	await panel.locator('#vb-menu-button').click();
+	await panel.locator('#vb-cb-start').click();
+	await panel.locator('#vb-cb-yes').click();
+	const bar = () => pc.evaluate(() => Boolean([...(window.__vbRoots.get('vb-cobrowse')?.querySelectorAll('button') || [])]
+	    .find((x) => x.textContent === 'Stop sharing' && x.offsetParent !== null)));
+	await until(bar, 'the sharing bar');
+	await panel.locator('#vb-menu-button').click();
+	await panel.locator('#vb-end').click();
+	await panel.locator('#vb-end-yes').click();
+	await panel.getByRole('button', { name: 'Start a new chat' }).waitFor();
+	await a.page.locator('#chat-log .msg', { hasText: 'The customer ended the chat' }).waitFor();
+	await a.page.locator('#wrapup-form').waitFor();
+	await until(async () => !(await bar()), 'the sharing bar gone with the chat');
 	assert.deepEqual(pc.errors.filter((e) => !/favicon/.test(e)), []);
 	await a.context.close();
 	await c.context.close();
