@@ -10,7 +10,10 @@
 -- assigns and numbers in one UPDATE, whose WHERE is the offer check (no
 -- SELECT … FOR UPDATE before it: under READ COMMITTED a concurrent change
 -- makes PostgreSQL re-check the WHERE on the newest version), and inserts
--- the line itself.
+-- the line itself. It no longer touches the agent's state row either: the
+-- routing pass, which holds those rows locked while it runs, stamps
+-- last_assigned_at when it makes the offer (below), so an accept never waits
+-- for a pass; "longest idle" counts from the last offer.
 CREATE OR REPLACE FUNCTION vb_acd_accept_msg(p_conv bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE me bigint := vb_actor(); s bigint; m messages;
 BEGIN
@@ -24,7 +27,6 @@ BEGIN
 	END IF;
 	INSERT INTO conversation_staff (conversation_id, user_id) VALUES (p_conv, me)
 	ON CONFLICT DO NOTHING;
-	UPDATE agent_states SET last_assigned_at = now() WHERE user_id = me;
 	INSERT INTO messages (conversation_id, seq, sender_kind, sender_id, client_id, body)
 	VALUES (p_conv, s, 'system', me, 'joined-' || me || '-' || s, vb_user_name(me) || ' joined the chat')
 	RETURNING * INTO m;
@@ -94,7 +96,8 @@ GRANT EXECUTE ON FUNCTION vb_customer_end(bigint, bigint) TO vb_app;
 -- and 1,000 open contacts made 200,000 rows and 50–70 ms per pass in the
 -- end-to-end benchmark. Now one grouped scan of the organisation's open
 -- contacts (an index of its own) gives every agent's load and whether an
--- offer already rings for them. The rest of the pass is unchanged (0020).
+-- offer already rings for them. The offered agents' last_assigned_at is set
+-- here (see vb_acd_accept_msg above). The rest of the pass is unchanged (0020).
 CREATE INDEX conversations_open_load ON conversations (tenant_id)
     WHERE status = 'open' AND routing IN ('offered', 'assigned');
 
@@ -196,5 +199,7 @@ BEGIN
 	END LOOP;
 	UPDATE conversations w SET routing = 'offered', offered_user_id = o.uid, offer_expires_at = o.exp
 	FROM unnest(o_conv, o_user, o_exp) o(cid, uid, exp) WHERE w.id = o.cid;
+	-- Locked by this pass already (above): the accept need not wait for it.
+	UPDATE agent_states a SET last_assigned_at = now() WHERE a.user_id = ANY (o_user);
 	RETURN QUERY SELECT o.cid, o.uid, o.exp FROM unnest(o_conv, o_user, o_exp) o(cid, uid, exp);
 END $$;
