@@ -253,25 +253,73 @@ page_media(const char *path)
 }
 
 /*
- * GET /widget/loader.js: the one URL site owners paste. Cached briefly by
- * browsers and proxies so a site's visitors do not all fetch it each page.
+ * GET /widget/loader.js: the one URL site owners paste. Served without its
+ * indentation and comments, gzip-compressed when the browser accepts it
+ * (the budget is 5 KB on the wire), both built once per worker and again
+ * when the file changes. Cached briefly by browsers and proxies so a site's
+ * visitors do not all fetch it each page.
  */
+static struct {
+	struct timespec	 mtime;
+	off_t		 size;
+	int		 built;
+	struct sbuf	 plain;
+	struct sbuf	 gz;
+} loader;
+
+static int
+page_loader_build(void)
+{
+	char		 path[PATH_MAX], *data;
+	struct stat	 st;
+	size_t		 len;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/static/widget/loader.js", vb_root()) >= sizeof(path) ||
+	    stat(path, &st) == -1)
+		return (0);
+	if (loader.built && st.st_size == loader.size &&
+	    st.st_mtim.tv_sec == loader.mtime.tv_sec && st.st_mtim.tv_nsec == loader.mtime.tv_nsec)
+		return (1);
+	if ((data = page_read("static/widget/loader.js", &len)) == NULL)
+		return (0);
+	if (!loader.built) {
+		sbuf_init(&loader.plain);
+		sbuf_init(&loader.gz);
+	}
+	sbuf_reset(&loader.plain);
+	sbuf_reset(&loader.gz);
+	util_js_squeeze(&loader.plain, data, len);
+	kore_free(data);
+	if (!util_gzip(&loader.gz, loader.plain.data, loader.plain.len))
+		sbuf_reset(&loader.gz);
+	loader.mtime = st.st_mtim;
+	loader.size = st.st_size;
+	loader.built = 1;
+	return (1);
+}
+
 int
 page_loader(struct vbreq *r)
 {
-	char	*data;
-	size_t	 len;
+	const char	*ae;
+	int		 gz;
 
-	if ((data = page_read("static/widget/loader.js", &len)) == NULL) {
+	if (!page_loader_build()) {
 		vb_error(r, 404, "not_found", "No such file");
 		return (VB_DONE);
 	}
+	gz = loader.gz.len > 0 && http_request_header(r->req, "accept-encoding", &ae) &&
+	    util_accepts_gzip(ae);
 	r->status = 200;
 	http_response_header(r->req, "content-type", "text/javascript; charset=utf-8");
 	http_response_header(r->req, "cache-control", "public, max-age=300");
+	http_response_header(r->req, "vary", "accept-encoding");
 	http_response_header(r->req, "x-content-type-options", "nosniff");
-	http_response(r->req, 200, data, len);
-	kore_free(data);
+	if (gz) {
+		http_response_header(r->req, "content-encoding", "gzip");
+		http_response(r->req, 200, loader.gz.data, loader.gz.len);
+	} else
+		http_response(r->req, 200, loader.plain.data, loader.plain.len);
 	return (VB_DONE);
 }
 

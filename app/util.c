@@ -3,12 +3,15 @@
  * Every validator checks lengths before it looks at content.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include "util.h"
 
@@ -452,4 +455,93 @@ pwd_verify(const char *hash, const char *pw)
 	if (strncmp(hash, "$argon2id$", 10) != 0)
 		return (0);
 	return (crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0);
+}
+
+/*
+ * The widget loader as served: each line without its indentation, lines
+ * that are only a // comment dropped. Newlines stay, so automatic semicolon
+ * insertion sees the same program; the loader has no template literals or
+ * multi-line strings (static/widget/README.md), which this would change.
+ */
+void
+util_js_squeeze(struct sbuf *b, const char *src, size_t len)
+{
+	const char	*p = src, *end = src + len, *nl, *s;
+
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		for (s = p; s < nl && (*s == '\t' || *s == ' '); s++)
+			;
+		if (s < nl && !(nl - s >= 2 && s[0] == '/' && s[1] == '/')) {
+			sbuf_add(b, s, (size_t)(nl - s));
+			sbuf_addc(b, '\n');
+		}
+		p = nl + 1;
+	}
+}
+
+/* gzip (RFC 1952) of in, best compression; 0 on failure. */
+int
+util_gzip(struct sbuf *b, const void *in, size_t len)
+{
+	z_stream	 z;
+	int		 rc;
+
+	memset(&z, 0, sizeof(z));
+	if (len > UINT_MAX || deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return (0);
+	sbuf_grow(b, deflateBound(&z, (uLong)len));
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)b->data + b->len;
+	z.avail_out = (uInt)(b->cap - b->len - 1);
+	rc = deflate(&z, Z_FINISH);
+	if (rc == Z_STREAM_END)
+		b->len += z.total_out;
+	b->data[b->len] = '\0';
+	deflateEnd(&z);
+	return (rc == Z_STREAM_END);
+}
+
+/* The parameters of one Accept-Encoding entry: is its weight above 0? */
+static int
+util_weight(const char *p, const char *e)
+{
+	const char	*q;
+
+	if ((q = memchr(p, ';', (size_t)(e - p))) == NULL)
+		return (1);
+	q++;
+	q += strspn(q, " \t");
+	if (e - q < 2 || strncasecmp(q, "q=", 2) != 0)
+		return (1);
+	for (q += 2; q < e && (*q == '0' || *q == '.'); q++)
+		;
+	return (q < e && *q >= '1' && *q <= '9');
+}
+
+/*
+ * Accept-Encoding (RFC 9110 12.5.3) allows gzip: a "gzip" entry with a
+ * weight above zero, or else such a "*" entry.
+ */
+int
+util_accepts_gzip(const char *h)
+{
+	const char	*p = h, *e;
+	size_t		 n;
+	int		 gzip = -1, star = 0;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		n = strcspn(p, " \t;,");
+		e = p + strcspn(p, ",");
+		if (n == 4 && strncasecmp(p, "gzip", 4) == 0)
+			gzip = util_weight(p + n, e);
+		else if (n == 1 && *p == '*')
+			star = util_weight(p + n, e);
+		p = e;
+	}
+	return (gzip >= 0 ? gzip : star);
 }

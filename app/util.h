@@ -42,6 +42,9 @@ void	 util_random_token(char *, size_t);
 void	 util_sha256_hex(const char *, size_t, char *);
 void	 util_temp_password(char *, size_t);
 int	 util_ct_equal(const char *, const char *);
+void	 util_js_squeeze(struct sbuf *, const char *, size_t);
+int	 util_gzip(struct sbuf *, const void *, size_t);
+int	 util_accepts_gzip(const char *);
 
 int	 pwd_init(void);
 int	 pwd_hash(const char *, char *, size_t);

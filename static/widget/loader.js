@@ -112,7 +112,7 @@
 			d.addEventListener('DOMContentLoaded', mount);
 			return;
 		}
-		host = d.createElement('div');
+		host = el('div');
 		host.id = 'vb-widget';
 		var root = host.attachShadow({ mode: 'closed' });
 		var sheet = new CSSStyleSheet();
@@ -154,8 +154,11 @@
 			if (get('sessionStorage', 'vb.open'))
 				show(false);
 		} else if (session = null, cfg.auth == 'token' && cfg.token && !wantOpen) {
+			busy = 1;
 			newSession(function (e) {
+				busy = 0;
 				e || frame || makeFrame();
+				wantOpen && open(wantOpen > 1);
 			});
 		}
 		if (session)
@@ -219,7 +222,7 @@
 
 	function open(focus) {
 		if (isOpen || busy)
-			return;
+			return busy && (wantOpen = focus ? 2 : 1);
 		if (note) {
 			note.remove();
 			note = null;
@@ -249,7 +252,7 @@
 	}
 
 	function makeFrame() {
-		frame = d.createElement('iframe');
+		frame = el('iframe');
 		frame.title = 'Chat';
 		frame.src = HOST + '/widget/panel?site=' + encodeURIComponent(cfg.site) +
 		    (cfg.lang ? '&lang=' + encodeURIComponent(cfg.lang) : '');
@@ -398,7 +401,7 @@
 		if (e)
 			setup({ site: e.getAttribute('data-vb-site'), position: e.getAttribute('data-vb-position'),
 			    color: e.getAttribute('data-vb-color'), lang: e.getAttribute('data-vb-lang'),
-			    token: e.getAttribute('data-vb-token') || e.getAttribute('data-token') });
+			    token: e.getAttribute('data-vb-token') });
 	}
 	fromElement();
 	if (!cfg && d.readyState === 'loading')

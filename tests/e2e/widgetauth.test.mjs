@@ -262,14 +262,19 @@ test('a signed-in customer of the host site chats with a token the page fetches 
 	let site;
 	// The bank's server: a page with the inline command queue and a token
 	// endpoint that signs a fresh JWS for its logged-in customer.
+	const token = (res) => {
+		const now = Math.floor(Date.now() / 1000);
+		const input = b64u(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })) + '.' + b64u(JSON.stringify({
+		    sub: 'cust-1042', name: 'Ada Lovelace', email: 'ada@example.com', vip: 70,
+		    iat: now, exp: now + 120, jti: crypto.randomUUID(), aud: site.site_key }));
+		res.writeHead(200, { 'content-type': 'text/plain' });
+		res.end(input + '.' + b64u(crypto.sign(null, Buffer.from(input), privateKey)));
+	};
 	const server = http.createServer((req, res) => {
 		if (req.url === '/chat-token') {
-			const now = Math.floor(Date.now() / 1000);
-			const input = b64u(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })) + '.' + b64u(JSON.stringify({
-			    sub: 'cust-1042', name: 'Ada Lovelace', email: 'ada@example.com', vip: 70,
-			    iat: now, exp: now + 120, jti: crypto.randomUUID(), aud: site.site_key }));
-			res.writeHead(200, { 'content-type': 'text/plain' });
-			res.end(input + '.' + b64u(crypto.sign(null, Buffer.from(input), privateKey)));
+			// Slow on purpose: the customer opens the chat while the loader's
+			// own sign-in is still on its way, which must not make a second one.
+			setTimeout(() => token(res), 600);
 			return;
 		}
 		const nonce = crypto.randomBytes(16).toString('base64');
@@ -287,6 +292,8 @@ test('a signed-in customer of the host site chats with a token the page fetches 
 		const x = publicKey.export({ format: 'jwk' }).x;
 		assert.equal((await org.admin.put(`/api/sites/${site.id}/auth`, { mode: 'token', public_key: x })).status, 200);
 		const { page, context } = await newPage(browser, { width: 1280, height: 800 });
+		let sessions = 0;
+		page.on('request', (q) => { sessions += q.method() === 'POST' && q.url().endsWith('/api/widget/session'); });
 		await page.goto(origin + '/');
 		await page.locator('#vb-widget').waitFor({ state: 'attached' });
 		await tabToLauncher(page);
@@ -301,6 +308,8 @@ test('a signed-in customer of the host site chats with a token the page fetches 
 		assert.equal(sql(`SELECT c.external_id || '|' || c.display_name || '|' || v.importance || '|' || v.auth_mode
 		    FROM conversations v JOIN customers c ON c.id = v.customer_id WHERE v.id = ${sess.conversation_id}`),
 		    'cust-1042|Ada Lovelace|70|token');
+		await page.waitForTimeout(1000);	// longer than the token endpoint takes
+		assert.equal(sessions, 1, 'one sign-in while the customer opened the chat');
 		assert.deepEqual(page.errors, []);
 		await context.close();
 	} finally {

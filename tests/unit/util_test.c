@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "check.h"
 #include "util.h"
 
@@ -106,6 +108,42 @@ test_tokens(void)
 	    "sha256 of 'abc'");
 }
 
+static void
+test_loader(void)
+{
+	struct sbuf	 b, g;
+	const char	*js = "/* head */\n\tvar a = 1;\n\t\t// why\n  if (a)\n\t\tb('//x');\n\n\t}";
+	z_stream	 z;
+	char		 out[128];
+
+	sbuf_init(&b);
+	util_js_squeeze(&b, js, strlen(js));
+	CHECK(strcmp(b.data, "/* head */\nvar a = 1;\nif (a)\nb('//x');\n}\n") == 0,
+	    "loader: indentation and comment lines go, code and newlines stay");
+	sbuf_init(&g);
+	CHECK(util_gzip(&g, b.data, b.len) && g.len > 18 && (unsigned char)g.data[0] == 0x1f &&
+	    (unsigned char)g.data[1] == 0x8b, "loader: gzip member header");
+	memset(&z, 0, sizeof(z));
+	inflateInit2(&z, 15 + 16);
+	z.next_in = (Bytef *)g.data;
+	z.avail_in = (uInt)g.len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = sizeof(out);
+	CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out == b.len &&
+	    memcmp(out, b.data, b.len) == 0, "loader: gzip round trip");
+	inflateEnd(&z);
+	sbuf_free(&b);
+	sbuf_free(&g);
+	CHECK(util_accepts_gzip("gzip, deflate, br") && util_accepts_gzip("br;q=1, GZIP;q=0.5"),
+	    "accept-encoding: gzip listed");
+	CHECK(!util_accepts_gzip("") && !util_accepts_gzip("br, deflate") && !util_accepts_gzip("gzipx") &&
+	    !util_accepts_gzip("x-gzip2, identity"), "accept-encoding: gzip absent");
+	CHECK(!util_accepts_gzip("gzip;q=0") && !util_accepts_gzip("gzip; q=0.000, br") &&
+	    !util_accepts_gzip("*;q=1, gzip;q=0"), "accept-encoding: gzip refused with q=0");
+	CHECK(util_accepts_gzip("*") && util_accepts_gzip("br, *;q=0.1") && !util_accepts_gzip("*;q=0"),
+	    "accept-encoding: the wildcard");
+}
+
 int
 main(void)
 {
@@ -116,5 +154,6 @@ main(void)
 	test_path();
 	test_escaping();
 	test_tokens();
+	test_loader();
 	return (check_failed != 0);
 }
