@@ -93,7 +93,7 @@ $(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/st
 	@mkdir -p $(BUILD)
 	@echo "  CC  $@"
 	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/mediaload.c \
-	    modules/media/sec.c modules/media/stun.c $(MEDIA_LIBS)
+	    modules/media/sec.c modules/media/stun.c -lssl -lcrypto -lsrtp2 -ljansson -lz -lcurl
 
 # Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
 # must happen after deps has installed Kore (struct layouts depend on them).
