@@ -14,7 +14,8 @@
 # transport on a free loopback port, EchoTest only, ICE-lite, half trickle,
 # no STUN server), same core, same load. EchoTest returns each leg's media
 # to that leg, so a Janus "call" is two echoed legs: the same packets in
-# and out per call as a relayed two-party call.
+# and out per call as a relayed two-party call. Janus runs a thread per
+# handle by default; JANUS_EVENT_LOOPS=N makes it share N loops instead.
 #
 # Prints "name: value unit" lines: per step media_step_N_* / janus_step_N_*,
 # then the full figures of the largest passing step, calls per core and
@@ -81,6 +82,7 @@ general: {
 	debug_level = 3
 	session_timeout = 0
 	server_name = "vb-bench"
+	$( [ -n "${JANUS_EVENT_LOOPS:-}" ] && echo "event_loops = $JANUS_EVENT_LOOPS" )
 }
 certificates: {
 }
