@@ -139,6 +139,33 @@ janus_start() {
 	return 1
 }
 
+# Latency without the neighbours: on a shared machine the server waits for
+# its core behind other processes (ms at p99). One run of N calls with
+# server and generator under SCHED_FIFO (chrt), short and well under a
+# core, prints PREFIX_rt_* lines: what the server itself adds.
+rt_run() {	# PREFIX N
+	local prefix=$1 n=$2 out=$W/$1-rt.out
+	if ! chrt -f 1 true 2>/dev/null; then
+		echo "${prefix}_rt_added_latency_p99: not measured (no SCHED_FIFO here)"
+		return 0
+	fi
+	local keep=("${SRV[@]}")
+	SRV=(chrt -f 1 "${SRV[@]}")
+	if [ "$prefix" = media ]; then
+		relay_start
+		chrt -f 1 "${GEN[@]}" "$BUILD/mediaload" -s "$W/media.sock" -n "$n" -t "$SECS" \
+		    -P "${prefix}_rt" > "$out" 2>"$W/gen.err" || cat "$W/gen.err" >&2
+	else
+		janus_start
+		chrt -f 1 "${GEN[@]}" "$BUILD/mediaload" -j "http://127.0.0.1:$JPORT/janus" \
+		    -p "$SRV_PID" -n "$n" -t "$SECS" -P "${prefix}_rt" > "$out" 2>"$W/gen.err" ||
+		    cat "$W/gen.err" >&2
+	fi
+	stop_server
+	SRV=("${keep[@]}")
+	grep -E "_rt_(calls|loss|latency_p[0-9]+|baseline_latency_p[0-9]+|added_latency_p[0-9]+|server_cpu):" "$out" || true
+}
+
 # Steps N up; prints the step lines and leaves the best step's output in
 # $W/PREFIX.best and its N in BEST (0 if none passed), the limit in LIMIT.
 run_steps() {	# PREFIX STEPS
@@ -197,6 +224,7 @@ echo "media_machine: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 run_steps media "$STEPS"
 OURS=$BEST
 OURS_CPU=$( [ "$OURS" -gt 0 ] && val media_cpu_per_call "$W/media.best" || echo 0)
+rt_run media "${MEDIA_RT_CALLS:-100}"
 echo "media_calls_per_core_by_cpu: $(awk -v c="$OURS_CPU" 'BEGIN { printf "%.0f", (c > 0 ? 100 / c : 0) }') calls (100 % / CPU per call at the best step)"
 if ! command -v janus >/dev/null; then
 	echo "janus_calls_per_core: not measured (janus is not installed: conf/bin/vb-deps bench)"
@@ -206,6 +234,7 @@ janus_conf
 run_steps janus "$JSTEPS"
 THEIRS=$BEST
 THEIRS_CPU=$( [ "$THEIRS" -gt 0 ] && val janus_cpu_per_call "$W/janus.best" || echo 0)
+rt_run janus "${JANUS_RT_CALLS:-${MEDIA_RT_CALLS:-100}}"
 echo "janus_calls_per_core_by_cpu: $(awk -v c="$THEIRS_CPU" 'BEGIN { printf "%.0f", (c > 0 ? 100 / c : 0) }') calls (100 % / CPU per call at the best step)"
 echo "media_vs_janus_calls_per_core: $(awk -v a="$OURS" -v b="$THEIRS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') x"
 echo "media_vs_janus_cpu_per_call: $(awk -v a="$OURS_CPU" -v b="$THEIRS_CPU" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }') x (Janus CPU per call / ours)"

@@ -1047,6 +1047,13 @@ main(int argc, char *argv[])
 	    sent - recv : 0) / (double)sent : 0);
 	printf("%s_latency_p50: %.0f us\n", prefix, p50);
 	printf("%s_latency_p99: %.0f us\n", prefix, p99);
+	if (getenv("MEDIALOAD_DIST") != NULL && nlat[0] > 0) {
+		static const int q[] = { 500, 900, 950, 980, 990, 995, 999 };
+		for (i = 0; i < 7; i++)
+			fprintf(stderr, "q%d server %llu baseline %llu\n", q[i],
+			    (unsigned long long)lat[0][nlat[0] * q[i] / 1000],
+			    (unsigned long long)(nlat[1] ? lat[1][nlat[1] * q[i] / 1000] : 0));
+	}
 	printf("%s_baseline_latency_p50: %.0f us\n", prefix, b50);
 	printf("%s_baseline_latency_p99: %.0f us\n", prefix, b99);
 	printf("%s_added_latency_p50: %.0f us\n", prefix, p50 - b50);
