@@ -25,8 +25,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BUILD=${BUILD:-$ROOT/build}
 SECS=${MEDIA_SECONDS:-10}
-STEPS=${MEDIA_STEPS:-"100 200 300 400 500 600 800 1000"}
-JSTEPS=${JANUS_STEPS:-"25 50 100 150 200 300 400 500 600 800 1000"}
+STEPS=${MEDIA_STEPS:-"100 150 200 250 300 350 400 500 600 800"}
+JSTEPS=${JANUS_STEPS:-"25 50 75 100 125 150 200 250 300 400 500"}
 [ "$BUILD" = "$ROOT/build" ] && make -s build/vb-media build/mediaload >/dev/null
 W=$(mktemp -d /tmp/vbmediabench.XXXXXX)
 SRV_PID=
