@@ -751,7 +751,7 @@ udp_open(void)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof(sin);
-	int			on = 1, sz = 8 << 20;
+	int			on = 1, sz = 32 << 20;
 
 	if ((us = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
 		die("socket");
