@@ -36,9 +36,10 @@ QUERIES	= $(wildcard sql/queries/*.sql)
 MEDIA_SRC = modules/media/main.c modules/media/media.c modules/media/net.c \
 	  modules/media/peer.c modules/media/room.c modules/media/ctl.c \
 	  modules/media/stun.c modules/media/sdp.c modules/media/rtp.c \
-	  modules/media/rtcp.c modules/media/sec.c modules/media/dtls.c
+	  modules/media/rtcp.c modules/media/sec.c modules/media/dtls.c \
+	  modules/media/mrec.c $(REC_SRC)
 MEDIA_OBJ = $(MEDIA_SRC:modules/media/%.c=$(BUILD)/media/%.o)
-MEDIA_LIBS = -lssl -lcrypto -lsrtp2 -ljansson -lz
+MEDIA_LIBS = -lssl -lcrypto -lsrtp2 -ljansson -lz $(REC_LIBS)
 
 .PHONY: all deps run migrate test unit integration e2e bench fuzz clean stop
 
@@ -81,7 +82,7 @@ $(BUILD)/vbctl: app/vbctl.c $(PURE_SRC) app/fileutil.c app/fileutil.h app/util.h
 $(BUILD)/media/%.o: modules/media/%.c $(wildcard modules/media/*.h)
 	@mkdir -p $(BUILD)/media
 	@echo "  CC  $<"
-	@$(CC) -std=gnu11 -O2 -g $(WARN) $(SANFLAGS) -c -o $@ $<
+	@$(CC) -std=gnu11 -O2 -g $(WARN) $(SANFLAGS) $(REC_CFLAGS) -c -o $@ $<
 
 $(BUILD)/vb-media: $(MEDIA_OBJ)
 	@echo "  LD  $@"
@@ -92,7 +93,7 @@ $(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/st
 	@mkdir -p $(BUILD)
 	@echo "  CC  $@"
 	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/mediaload.c \
-	    modules/media/sec.c modules/media/stun.c $(MEDIA_LIBS)
+	    modules/media/sec.c modules/media/stun.c -lssl -lcrypto -lsrtp2 -ljansson -lz -lcurl
 
 # Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
 # must happen after deps has installed Kore (struct layouts depend on them).

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "media.h"
+#include "mrec.h"
 
 #define CTL_MAX_CLIENTS	16
 #define CTL_MAX_LINE	(1024 * 1024)
@@ -58,6 +60,8 @@ static json_t	*ctl_peer_update(json_t *, struct ctl_err *);
 static json_t	*ctl_peer_remove(json_t *, struct ctl_err *);
 static json_t	*ctl_forward_set(json_t *, struct ctl_err *);
 static json_t	*ctl_stats(json_t *, struct ctl_err *);
+static json_t	*ctl_record_start(json_t *, struct ctl_err *);
+static json_t	*ctl_record_stop(json_t *, struct ctl_err *);
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "hello",		ctl_hello },
@@ -68,6 +72,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "participant.remove",	ctl_peer_remove },
 	{ "forward.set",	ctl_forward_set },
 	{ "stats",		ctl_stats },
+	{ "record.start",	ctl_record_start },
+	{ "record.stop",	ctl_record_stop },
 	{ NULL,			NULL },
 };
 
@@ -231,6 +237,8 @@ ctl_peer_add(json_t *req, struct ctl_err *e)
 		return (ctl_fail(e, "internal", "out of memory"));
 	if ((res = ctl_answer(p, offer, len, &restart, e)) == NULL)
 		room_peer_gone(p);
+	else
+		mrec_peer(p);	/* joins a running recording */
 	return (res);
 }
 
@@ -246,8 +254,10 @@ ctl_peer_update(json_t *req, struct ctl_err *e)
 	if ((p = ctl_peer(req, "participant", NULL, e)) == NULL ||
 	    (offer = ctl_offer(req, &len, e)) == NULL)
 		return (NULL);
-	if ((res = ctl_answer(p, offer, len, &restart, e)) != NULL)
+	if ((res = ctl_answer(p, offer, len, &restart, e)) != NULL) {
 		json_object_set_new(res, "ice_restart", json_boolean(restart));
+		mrec_peer(p);	/* new m-lines of a recorded room */
+	}
 	return (res);
 }
 
@@ -432,11 +442,74 @@ ctl_stats(json_t *req, struct ctl_err *e)
 		ps = json_array();
 		TAILQ_FOREACH(p, &r->peers, entry)
 			json_array_append_new(ps, ctl_peer_stats(p));
-		json_array_append_new(rooms, json_pack("{s:s, s:o}", "room",
-		    r->id, "participants", ps));
+		json_array_append_new(rooms, json_pack("{s:s, s:o, s:o}", "room",
+		    r->id, "participants", ps, "recordings", mrec_stats(r)));
 	}
 	return (json_pack("{s:o, s:I, s:I}", "rooms", rooms, "garbage",
 	    (json_int_t)media.garbage, "send_drops", (json_int_t)net_drops()));
+}
+
+/*
+ * record.start: {"room", "recording", "dir", "mix": {"left", "right"}}.
+ * Everything is checked before the directory or any file is created.
+ */
+static json_t *
+ctl_record_start(json_t *req, struct ctl_err *e)
+{
+	struct room	*r;
+	struct mrec	*mr;
+	const char	*id, *dir, *left = NULL, *right = NULL;
+	json_t		*mix, *d;
+	char		 err[256];
+
+	if ((r = ctl_room(req, e)) == NULL ||
+	    (id = ctl_id(req, "recording", e)) == NULL)
+		return (NULL);
+	d = json_object_get(req, "dir");
+	if (!json_is_string(d) || strlen(json_string_value(d)) !=
+	    json_string_length(d))
+		return (ctl_fail(e, "bad_request", "\"dir\" must be a string"));
+	dir = json_string_value(d);
+	if (mrec_dir_ok(dir, err, sizeof(err)) == -1)
+		return (ctl_fail(e, "bad_request", "%s", err));
+	mix = json_object_get(req, "mix");
+	if (mix != NULL && !json_is_null(mix)) {
+		if (!json_is_object(mix))
+			return (ctl_fail(e, "bad_request",
+			    "\"mix\" must be an object {left, right}"));
+		if ((left = ctl_id(mix, "left", e)) == NULL ||
+		    (right = ctl_id(mix, "right", e)) == NULL)
+			return (NULL);
+		if (strcmp(left, right) == 0)
+			return (ctl_fail(e, "bad_request",
+			    "the mix needs two different participants"));
+	}
+	if ((mr = mrec_find(id)) != NULL)
+		return (ctl_fail(e, "exists", "recording \"%s\" runs", id));
+	if (r->rec != NULL)
+		return (ctl_fail(e, "exists", "room \"%s\" is being recorded",
+		    r->id));
+	err[0] = '\0';
+	if (mrec_start(r, id, dir, left, right, err, sizeof(err)) == -1)
+		return (ctl_fail(e, "internal", "%s", err));
+	return (json_object());
+}
+
+/* record.stop: ok at once; the files are reported by events. */
+static json_t *
+ctl_record_stop(json_t *req, struct ctl_err *e)
+{
+	struct room	*r;
+	const char	*id;
+
+	if ((r = ctl_room(req, e)) == NULL ||
+	    (id = ctl_id(req, "recording", e)) == NULL)
+		return (NULL);
+	if (r->rec == NULL || r->rec != mrec_find(id))
+		return (ctl_fail(e, "not_found", "room \"%s\" has no running "
+		    "recording \"%s\"", r->id, id));
+	mrec_stop(r->rec);
+	return (json_object());
 }
 
 static void
@@ -721,13 +794,37 @@ ctl_event_peer(const char *name, const struct peer *p, const char *reason)
 }
 
 void
-ctl_close_all(void)
+ctl_event(json_t *ev)
 {
 	int	i;
 
-	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+		if (clients[i].fd == -1)
+			continue;
+		ctl_send(&clients[i], json_incref(ev));
+	}
+	json_decref(ev);
+}
+
+/* Shutdown: what is queued (the last events) goes out, 2 s at most. */
+void
+ctl_close_all(void)
+{
+	struct pollfd	pfd;
+	uint64_t	end = media_now_us() + 2000000;
+	int		i;
+
+	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+		while (clients[i].fd != -1 && clients[i].outlen > 0 &&
+		    media_now_us() < end) {
+			pfd.fd = clients[i].fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, 100) == 1)
+				ctl_flush(&clients[i]);
+		}
 		if (clients[i].fd != -1)
 			ctl_drop(&clients[i]);
+	}
 	if (ctl_fd != -1) {
 		close(ctl_fd);
 		unlink(ctl_path);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "media.h"
+#include "mrec.h"
 
 #define MAIN_TICK_US	20000
 #define MAIN_EVENTS	64
@@ -212,6 +213,8 @@ main_loop(void)
 					;
 			} else if (ctl_owns(evs[i].data.fd))
 				ctl_accept();
+			else if (mrec_owns(evs[i].data.fd))
+				mrec_io();
 			else
 				ctl_io(evs[i].data.fd, evs[i].events);
 		}
@@ -264,7 +267,7 @@ main(int argc, char *argv[])
 	ev.events = EPOLLIN;
 	ev.data.fd = media.udp;
 	if (epoll_ctl(media.ep, EPOLL_CTL_ADD, media.udp, &ev) == -1 ||
-	    ctl_open(media.conf.sock) == -1) {
+	    ctl_open(media.conf.sock) == -1 || mrec_init() == -1) {
 		media_log("control socket %s: %s", media.conf.sock,
 		    strerror(errno));
 		return (1);
@@ -276,6 +279,8 @@ main(int argc, char *argv[])
 	media_log("stopping");
 	while (!TAILQ_EMPTY(&media.rooms))
 		room_destroy(TAILQ_FIRST(&media.rooms));
+	/* Recordings are complete (and reported) before the socket goes. */
+	mrec_shutdown(30000);
 	ctl_close_all();
 	close(media.udp);
 	return (0);

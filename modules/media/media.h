@@ -116,6 +116,7 @@ enum peer_state { PEER_NEW, PEER_CHECKING, PEER_CONNECTED, PEER_DISCONNECTED,
 	PEER_FAILED };
 
 struct room;
+struct mrec;
 
 struct peer {
 	TAILQ_ENTRY(peer)	 entry;
@@ -150,6 +151,7 @@ struct room {
 	char			 id[MEDIA_ID_MAX + 1];
 	TAILQ_HEAD(, peer)	 peers;
 	int			 npeers;
+	struct mrec		*rec;		/* running recording (mrec.c) */
 };
 
 struct media_conf {

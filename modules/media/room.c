@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "media.h"
+#include "mrec.h"
 
 struct room *
 room_find(const char *id)
@@ -40,6 +41,9 @@ room_destroy(struct room *r)
 {
 	struct peer	*p;
 
+	/* Its recording ends first: files close on the closer thread. */
+	if (r->rec != NULL)
+		mrec_stop(r->rec);
 	while ((p = TAILQ_FIRST(&r->peers)) != NULL)
 		room_peer_gone(p);
 	TAILQ_REMOVE(&media.rooms, r, entry);

@@ -320,7 +320,7 @@ test('control errors are answered with the request id and change nothing', async
 	for (const l of lines)
 		assert.deepEqual([l.id, l.ok, l.error.code], [null, false, 'bad_json']);
 	const s = await ctl.ok('stats', { room: 'call' });
-	assert.deepEqual(s.rooms, [{ room: 'call', participants: [] }]);
+	assert.deepEqual(s.rooms, [{ room: 'call', participants: [], recordings: [] }]);
 });
 
 test('two browsers call each other through the relay', async () => {
