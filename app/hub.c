@@ -1644,10 +1644,9 @@ static void
 hub_call_checked(struct db_job *j, void *arg)
 {
 	struct hub_call	*hcall = arg;
-	struct kore_json json;
-	struct kore_json_item *room, *part, *conv;
-	json_t		*req;
-	const char	*v;
+	json_t		*res, *req;
+	json_error_t	 err;
+	const char	*v, *room, *part;
 
 	if (hcall->op->hc->closed) {
 		db_job_free(j);
@@ -1661,21 +1660,21 @@ hub_call_checked(struct db_job *j, void *arg)
 		return;
 	}
 	v = db_value(j, 0, 0, 0);
-	kore_json_init(&json, v, v != NULL ? strlen(v) : 0);
-	if (v == NULL || !kore_json_parse(&json) ||
-	    (room = kore_json_find_string(json.root, "room")) == NULL ||
-	    (part = kore_json_find_string(json.root, "participant")) == NULL ||
-	    (conv = kore_json_find_integer(json.root, "conversation_id")) == NULL) {
-		kore_json_cleanup(&json);
+	res = v != NULL ? json_loads(v, 0, &err) : NULL;
+	room = json_string_value(json_object_get(res, "room"));
+	part = json_string_value(json_object_get(res, "participant"));
+	if (room == NULL || part == NULL ||
+	    !json_is_integer(json_object_get(res, "conversation_id"))) {
+		json_decref(res);
 		db_job_free(j);
 		hub_call_error(hcall, "internal", "Something went wrong on our side");
 		hub_call_finish(hcall);
 		return;
 	}
-	kore_strlcpy(hcall->room, room->data.string, sizeof(hcall->room));
-	kore_strlcpy(hcall->part, part->data.string, sizeof(hcall->part));
-	hcall->op->conv = (int64_t)conv->data.s64;
-	kore_json_cleanup(&json);
+	kore_strlcpy(hcall->room, room, sizeof(hcall->room));
+	kore_strlcpy(hcall->part, part, sizeof(hcall->part));
+	hcall->op->conv = (int64_t)json_integer_value(json_object_get(res, "conversation_id"));
+	json_decref(res);
 	db_job_free(j);
 	/* After a relay restart the room is gone: create it (exists is fine). */
 	req = json_pack("{s:s,s:s}", "cmd", "room.create", "room", hcall->room);

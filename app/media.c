@@ -515,7 +515,9 @@ media_command(int64_t tenant, int64_t call, const char *cmdjson)
 			kore_free(rs);
 		return;
 	}
-	(void)media_request(req, media_cmd_done, NULL);
+	/* A room that was never created (nobody offered) is no news. */
+	(void)media_request(req, cmd != NULL && strcmp(cmd, "room.destroy") == 0 ? NULL :
+	    media_cmd_done, NULL);
 }
 
 void

@@ -267,7 +267,7 @@ wsframe_sdp_mids(const char *sdp, size_t len, char *out, size_t outlen)
 {
 	const char	*p = sdp, *end = sdp + len, *nl, *mid = NULL;
 	const char	*names[2][2] = { { "audio", "voice" }, { "video", "screen" } };
-	size_t		 l, o, midlen = 0;
+	size_t		 l, o, nlen, midlen = 0;
 	int		 sect = -1, port0 = 0, n = 0, seen[2] = { 0, 0 }, k, first = 1;
 
 	if (outlen < 3)
@@ -284,15 +284,15 @@ wsframe_sdp_mids(const char *sdp, size_t len, char *out, size_t outlen)
 			if (n > 0 && (sect == 0 || sect == 1) && !port0) {
 				if (mid == NULL || (k = seen[sect]++) > 1)
 					return (0);
-				l = strlen(names[sect][k]);
-				if (o + l + midlen + 8 >= outlen)
+				nlen = strlen(names[sect][k]);
+				if (o + nlen + midlen + 8 >= outlen)
 					return (0);
 				if (!first)
 					out[o++] = ',';
 				first = 0;
 				out[o++] = '"';
-				memcpy(out + o, names[sect][k], l);
-				o += l;
+				memcpy(out + o, names[sect][k], nlen);
+				o += nlen;
 				memcpy(out + o, "\":\"", 3);
 				o += 3;
 				memcpy(out + o, mid, midlen);

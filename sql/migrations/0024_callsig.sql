@@ -263,6 +263,11 @@ BEGIN
 	RETURN CASE WHEN k.kind = 'audio' THEN 'voice call' ELSE 'video call' END;
 END $$;
 
+CREATE FUNCTION vb_call_kind_title(k calls) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	RETURN CASE WHEN k.kind = 'audio' THEN 'Voice call' ELSE 'Video call' END;
+END $$;
+
 -- Ends k (reason), with its line; the caller returns vb_call_fx.
 CREATE FUNCTION vb_call_end(k calls, p_reason text, p_text text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE secs int;
@@ -381,9 +386,12 @@ BEGIN
 			END IF;
 		ELSIF me.id IS NULL THEN
 			-- Rejoining after leaving: the row comes back.
-			DELETE FROM call_participants WHERE call_id = k.id AND relay_id = 'u' || p_who;
-			INSERT INTO call_participants (tenant_id, call_id, user_id, role, mode, relay_id)
-			VALUES (k.tenant_id, k.id, p_who, 'supervisor', md, 'u' || p_who);
+			UPDATE call_participants SET mode = md, left_at = NULL, joined_at = now(), mids = NULL,
+			    epoch = NULL WHERE call_id = k.id AND relay_id = 'u' || p_who;
+			IF NOT FOUND THEN
+				INSERT INTO call_participants (tenant_id, call_id, user_id, role, mode, relay_id)
+				VALUES (k.tenant_id, k.id, p_who, 'supervisor', md, 'u' || p_who);
+			END IF;
 			PERFORM vb_audit('call.supervisor_' || md, 'call', k.id::text, NULL,
 			    jsonb_build_object('mode', md, 'conversation_id', k.conversation_id), k.tenant_id);
 		ELSE
@@ -432,7 +440,7 @@ BEGIN
 		END IF;
 		UPDATE calls SET state = 'active', answered_at = now() WHERE calls.id = k.id RETURNING * INTO k;
 		RETURN QUERY VALUES ('conv', k.conversation_id,
-		    vb_call_line(k, 'started', initcap(vb_call_kind_label(k)) || ' started'));
+		    vb_call_line(k, 'started', vb_call_kind_title(k) || ' started'));
 		IF k.record_want THEN
 			PERFORM vb_audit('call.recording_start', 'call', k.id::text, NULL,
 			    jsonb_build_object('policy', 'always'), k.tenant_id);
@@ -458,7 +466,7 @@ BEGIN
 			    THEN 'The customer declined the ' || vb_call_kind_label(k)
 			    ELSE who || ' declined the ' || vb_call_kind_label(k) END);
 		ELSE
-			line := vb_call_end(k, 'hangup', initcap(vb_call_kind_label(k)) || ' ended by ' ||
+			line := vb_call_end(k, 'hangup', vb_call_kind_title(k) || ' ended by ' ||
 			    CASE WHEN p_kind = 'customer' THEN 'the customer' ELSE who END);
 		END IF;
 		RETURN QUERY VALUES ('conv', k.conversation_id, line);
@@ -579,7 +587,7 @@ BEGIN
 	SELECT * INTO p FROM call_participants WHERE call_id = k.id AND relay_id = p_participant
 	    AND left_at IS NULL;
 	IF NOT FOUND OR p.role = 'supervisor' OR p.epoch IS DISTINCT FROM p_epoch THEN RETURN; END IF;
-	line := vb_call_end(k, 'lost', initcap(vb_call_kind_label(k)) || ' ended: the connection was lost');
+	line := vb_call_end(k, 'lost', vb_call_kind_title(k) || ' ended: the connection was lost');
 	RETURN QUERY VALUES ('conv', k.conversation_id, line);
 	RETURN QUERY SELECT * FROM vb_call_fx(k.id, p_epoch);
 END $$;
