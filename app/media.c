@@ -32,6 +32,7 @@
 #define MEDIA_OUT_MAX		(4 * 1024 * 1024)
 #define MEDIA_TIMEOUT_MS	5000
 #define MEDIA_RECS		256	/* recordings this worker remembers */
+#define MEDIA_SWEEP_S		30
 
 struct media_pending {
 	int64_t			 id;
@@ -311,7 +312,7 @@ media_rec_file(json_t *ev)
 	db_job_tenant(j, media.recs[i].tenant, 0, "media", "");
 	db_add(j, Q_CALL_RECORDING_FILE, 9, call, part, kind, path + pl, mime, started, dur,
 	    bytes, sha);
-	if (!db_submit(j, media_rec_done, NULL)) {
+	if (!db_submit(j, media_rec_done, j)) {
 		vb_log(LOG_ERR, "media: recording file %s not recorded: database busy", path);
 		db_job_free(j);
 	}
@@ -411,14 +412,76 @@ media_handle(void *arg, int error)
 		media_close("socket error");
 }
 
-/* Every second: reconnect; a relay that stopped answering counts as gone. */
+/* The relay's rooms of no live call go (a chat closed under a call). */
+static void
+media_sweep_done(struct db_job *j, void *arg)
+{
+	json_t	*req;
+	int	 i;
+
+	(void)arg;
+	if (j->failed)
+		vb_log(LOG_NOTICE, "media: sweep: %s", j->errmsg ? j->errmsg : j->sqlstate);
+	for (i = 0; !j->failed && i < db_rows(j, 0); i++) {
+		req = json_pack("{s:s,s:s}", "cmd", "room.destroy", "room", db_value(j, 0, i, 0));
+		if (req != NULL)
+			(void)media_request(req, NULL, NULL);
+	}
+	db_job_free(j);
+}
+
+static void
+media_sweep_stats(json_t *ans, void *arg)
+{
+	struct db_job	*j;
+	struct sbuf	 arr;
+	json_t		*rooms, *r;
+	const char	*name;
+	size_t		 i;
+	int		 n = 0;
+
+	(void)arg;
+	rooms = json_object_get(ans, "rooms");
+	if (!json_is_array(rooms) || json_array_size(rooms) == 0)
+		return;
+	sbuf_init(&arr);
+	sbuf_addc(&arr, '{');
+	json_array_foreach(rooms, i, r) {
+		if ((name = json_string_value(json_object_get(r, "room"))) == NULL)
+			continue;
+		if (n++ > 0)
+			sbuf_addc(&arr, ',');
+		sbuf_pg_elem(&arr, name);
+	}
+	sbuf_addc(&arr, '}');
+	sbuf_addc(&arr, '\0');
+	j = db_job_new();
+	db_add(j, Q_CALL_ROOMS_STALE, 1, arr.data);
+	/* A job with a NULL argument counts as orphaned (db.c): give it one. */
+	if (!db_submit(j, media_sweep_done, j))
+		db_job_free(j);
+	sbuf_free(&arr);
+}
+
+/*
+ * Every second: reconnect; a relay that stopped answering counts as gone.
+ * Every MEDIA_SWEEP_S (worker 1 only): rooms of ended calls are destroyed.
+ */
 static void
 media_tick(void *arg, u_int64_t now)
 {
+	static u_int64_t	swept;
+	json_t			*req;
+
 	(void)arg;
 	if (media.head != NULL && now - media.head->at > MEDIA_TIMEOUT_MS)
 		media_close("no answer within 5 seconds");
 	media_connect();
+	if (media.up && (worker == NULL || worker->id == 1) && now - swept > MEDIA_SWEEP_S * 1000) {
+		swept = now;
+		if ((req = json_pack("{s:s}", "cmd", "stats")) != NULL)
+			(void)media_request(req, media_sweep_stats, NULL);
+	}
 }
 
 /* A relay command's answer, for commands nobody waits for. */

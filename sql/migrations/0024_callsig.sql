@@ -622,3 +622,15 @@ CREATE TRIGGER conversations_call_close AFTER UPDATE OF status ON conversations
 	FOR EACH ROW EXECUTE FUNCTION vb_call_close();
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO vb_app;
+
+-- Of the relay's rooms (all organisations), those of no live call: the
+-- application destroys them (a chat closed under a call, a lost event).
+CREATE FUNCTION vb_call_rooms_stale(p_rooms text[]) RETURNS TABLE (room text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY SELECT r FROM unnest(p_rooms) r
+	WHERE r ~ '^call-[0-9]{1,18}$' AND NOT EXISTS (SELECT 1 FROM calls k
+	    WHERE k.id = substr(r, 6)::bigint AND k.state IN ('requested', 'active'));
+END $$;
+GRANT EXECUTE ON FUNCTION vb_call_rooms_stale(text[]) TO vb_app;

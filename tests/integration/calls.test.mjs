@@ -373,3 +373,53 @@ test('closing the chat ends its call', async () => {
 	assert.equal(callRow(call).state, 'ended');
 	assert.equal(callRow(call).end_reason, 'closed');
 });
+
+test('a relay restart mid-call: browsers are asked for an ICE restart, their offers recreate the room', async () => {
+	const { ada, cust, call } = await inCall({ kind: 'audio' });
+	ada.ws.sendJson({ type: 'call', op: 'offer', call_id: call, sdp: OFFER });
+	await ada.ws.next((f) => f.type === 'call' && f.op === 'answer');
+	cust.ws.sendJson({ type: 'call', op: 'offer', call_id: call, sdp: OFFER });
+	await cust.ws.next((f) => f.type === 'call' && f.op === 'answer');
+	const hello = await relay({ cmd: 'hello' });
+	process.kill(hello.pid, 'SIGKILL');
+	// vb-run starts it again; each worker notices and asks its browsers.
+	const r1 = await ada.ws.next((f) => f.type === 'call' && f.op === 'restart', 15000);
+	const r2 = await cust.ws.next((f) => f.type === 'call' && f.op === 'restart', 15000);
+	assert.equal(r1.call_id, call);
+	assert.equal(r2.call_id, call);
+	const again = await relay({ cmd: 'hello' });
+	assert.notEqual(again.pid, hello.pid);
+	assert.equal((await relay({ cmd: 'stats', room: `call-${call}` })).ok, false, 'the new relay has no rooms');
+	ada.ws.sendJson({ type: 'call', op: 'offer', call_id: call, sdp: OFFER });
+	const a = await ada.ws.next((f) => f.type === 'call' && f.op === 'answer');
+	assert.ok(a.sdp.includes(again.fingerprint), 'the new relay answered');
+	cust.ws.sendJson({ type: 'call', op: 'offer', call_id: call, sdp: OFFER });
+	await cust.ws.next((f) => f.type === 'call' && f.op === 'answer');
+	let st;
+	for (let i = 0; i < 20; i++) {
+		st = await relay({ cmd: 'stats', room: `call-${call}` });
+		const ps = st.rooms?.[0]?.participants ?? [];
+		if (ps.some((p) => p.tracks.some((t) => t.out?.source))) break;
+		await sleep(100);
+	}
+	assert.equal(st.rooms[0].participants.length, 2);
+	assert.ok(st.rooms[0].participants.every((p) => p.tracks.some((t) => t.out?.source)), 'rules again');
+	ada.ws.sendJson({ type: 'call', op: 'hangup', call_id: call });
+	await state(cust.ws, (f) => f.state === 'ended');
+});
+
+test('the rooms of calls that ended without the app destroying them are swept', async () => {
+	const { ada, cust, call } = await inCall({ kind: 'audio' });
+	ada.ws.sendJson({ type: 'call', op: 'offer', call_id: call, sdp: OFFER });
+	await ada.ws.next((f) => f.type === 'call' && f.op === 'answer');
+	assert.equal((await relay({ cmd: 'stats', room: `call-${call}` })).ok, true);
+	// The chat closes under the call (the trigger ends it, no relay command).
+	ada.ws.sendJson({ type: 'finish', conversation_id: cust.conv });
+	await ada.ws.next((f) => f.type === 'finished');
+	let gone = false;
+	for (let i = 0; i < 40 && !gone; i++) {
+		gone = !(await relay({ cmd: 'stats', room: `call-${call}` })).ok;
+		if (!gone) await sleep(1000);
+	}
+	assert.ok(gone, 'swept within 40 s');
+});
