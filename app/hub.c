@@ -1561,7 +1561,7 @@ static void
 hub_call_error(struct hub_call *hcall, const char *code, const char *msg)
 {
 	if (!hcall->op->hc->closed)
-		hub_send_error(hcall->op->hc, NULL, code, msg);
+		hub_send_error(hcall->op->hc, hcall->op->client_id, code, msg);
 	vb_log(LOG_NOTICE, "calls: offer of %s for call %lld refused: %s", hcall->part,
 	    (long long)hcall->call, code);
 }
@@ -1654,7 +1654,7 @@ hub_call_checked(struct db_job *j, void *arg)
 		return;
 	}
 	if (j->failed) {
-		hub_job_error(hcall->op->hc, j, NULL);
+		hub_job_error(hcall->op->hc, j, hcall->op->client_id);
 		db_job_free(j);
 		hub_call_finish(hcall);
 		return;
@@ -1686,7 +1686,8 @@ hub_call_checked(struct db_job *j, void *arg)
 }
 
 static void
-hub_call_offer(struct hub_conn *hc, struct hub_in *in, const struct wscall *wc)
+hub_call_offer(struct hub_conn *hc, struct hub_in *in, const struct wscall *wc,
+    const char *cid)
 {
 	struct hub_call	*hcall;
 	struct db_job	*j;
@@ -1695,19 +1696,19 @@ hub_call_offer(struct hub_conn *hc, struct hub_in *in, const struct wscall *wc)
 	hcall = kore_calloc(1, sizeof(*hcall));
 	if (!wsframe_sdp_mids(wc->sdp, wc->sdp_len, hcall->mids, sizeof(hcall->mids))) {
 		kore_free(hcall);
-		hub_send_error(hc, NULL, "invalid", "The offer needs 1 to 8 m-lines, each with a mid "
+		hub_send_error(hc, cid, "invalid", "The offer needs 1 to 8 m-lines, each with a mid "
 		    "of 1-64 letters, digits, '_', '.' or '-', at most two audio and two video");
 		return;
 	}
 	if (media_epoch() == NULL) {
 		kore_free(hcall);
-		hub_send_error(hc, NULL, "media_unavailable", "The media relay is unavailable; try again");
+		hub_send_error(hc, cid, "media_unavailable", "The media relay is unavailable; try again");
 		return;
 	}
 	if ((hcall->sdp = strndup(wc->sdp, wc->sdp_len)) == NULL)
 		fatal("hub_call_offer: out of memory");
 	hcall->call = in->w.call;
-	hcall->op = hub_op_new(hc, 0, NULL);
+	hcall->op = hub_op_new(hc, 0, cid);
 	(void)snprintf(call, sizeof(call), "%lld", (long long)in->w.call);
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
 	j = hub_job(hc, "");
@@ -1715,7 +1716,7 @@ hub_call_offer(struct hub_conn *hc, struct hub_in *in, const struct wscall *wc)
 	if (db_submit(j, hub_call_checked, hcall))
 		return;
 	db_job_free(j);
-	hub_send_error(hc, NULL, "unavailable",
+	hub_send_error(hc, cid, "unavailable",
 	    "The server is busy or its database unavailable; try again shortly");
 	hub_call_finish(hcall);
 }
@@ -1726,26 +1727,28 @@ hub_in_call(struct hub_conn *hc, struct hub_in *in)
 	struct wscall	 wc;
 	struct db_job	*j;
 	struct hub_op	*op;
-	const char	*bad;
+	const char	*bad, *cid;
 	char		*frame, who[24];
 
+	/* A client_id comes back on errors: the page knows what was refused. */
+	cid = in->w.client_id_ok ? in->w.client_id : NULL;
 	if ((bad = wsframe_call(&in->w, &wc)) != NULL) {
-		hub_send_error(hc, NULL, "invalid", bad);
+		hub_send_error(hc, cid, "invalid", bad);
 		return;
 	}
 	if (!hub_rate_ok(hc)) {
-		hub_send_error(hc, NULL, "rate_limited", "Too many requests; wait a moment");
+		hub_send_error(hc, cid, "rate_limited", "Too many requests; wait a moment");
 		return;
 	}
 	if (wc.op == WSC_OFFER) {
-		hub_call_offer(hc, in, &wc);
+		hub_call_offer(hc, in, &wc, cid);
 		return;
 	}
 	frame = kore_malloc(in->rawlen + 1);
 	memcpy(frame, in->raw, in->rawlen);
 	frame[in->rawlen] = '\0';
 	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
-	op = hub_op_new(hc, in->w.conv, NULL);
+	op = hub_op_new(hc, in->w.conv, cid);
 	j = hub_job(hc, "");
 	db_add(j, Q_CALL_OP, 4, hc->kind == HUB_STAFF ? "staff" : "customer", who, frame,
 	    media_epoch());
