@@ -22,7 +22,8 @@ let seq = 0;
 export const callId = () => `call-${Date.now().toString(36)}-${++seq}`;
 
 export class CallUI {
-	constructor({ frame, token, conv, onShow }) {
+	constructor({ frame, token, conv, onShow, onLive }) {
+		this.onLive = onLive || (() => {});
 		this.frame = frame;
 		this.token = token;
 		this.conv = conv;
@@ -48,6 +49,7 @@ export class CallUI {
 		if (this.state && this.state.state !== 'ended')
 			return;
 		this.pendingKind = kind;
+		this.onLive(true);
 		this.send({ type: 'call', op: 'request', kind });
 		this.renderCalling(kind);
 	}
@@ -77,8 +79,10 @@ export class CallUI {
 		this.peer?.failed();
 		if (f.code === 'no_agent' || f.code === 'call_live') {
 			this.pendingKind = null;
-			if (!this.state || this.state.state === 'ended')
+			if (!this.state || this.state.state === 'ended') {
 				this.hide();
+				this.onLive(false);
+			}
 		}
 		this.notice(t(`call.error.${f.code}`) !== `call.error.${f.code}` ? t(`call.error.${f.code}`) : t('call.error.generic'));
 	}
@@ -102,6 +106,7 @@ export class CallUI {
 		if (prev && s.call_id !== prev.call_id && prev.state !== 'ended')
 			return;
 		this.state = s;
+		this.onLive(s.state !== 'ended');
 		if (s.state === 'ended') {
 			this.end(s);
 			return;
@@ -133,7 +138,7 @@ export class CallUI {
 		    t(s.kind === 'audio' ? 'call.incomingAudio' : 'call.incomingVideo', { name: who }));
 		const rec = s.recording_policy === 'always' ?
 		    h('p', { class: 'call__rec', id: 'vb-call-rec' }, s.recording_notice || t('call.recordingNotice')) : null;
-		this.el.append(title,
+		this.el.append(...[title,
 		    h('p', { class: 'call__what', id: 'vb-call-what' }, what),
 		    rec,
 		    h('div', { class: 'call__buttons' },
@@ -144,7 +149,7 @@ export class CallUI {
 			h('button', { type: 'button', class: 'btn btn--quiet', id: 'vb-call-decline', onClick: () => {
 				this.send({ type: 'call', op: 'decline', call_id: s.call_id });
 			} }, t('call.decline'))),
-		    this.live);
+		    this.live].filter(Boolean));
 		this.el.setAttribute('aria-describedby', 'vb-call-what');
 		this.onShow(this.el);
 		title.focus();

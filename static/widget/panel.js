@@ -75,11 +75,15 @@ const cobrowse = new CobrowsePanel({ post: (m) => post(m), frame: (f) => chat?.f
 // button press; the buttons show once an adviser has joined the chat.
 let callUi = null;
 let callConv = 0;
+let callLive = false;	// a call is asked for or runs: no new one
 const callSlot = h('div', { class: 'call-slot' });
 async function calls() {
 	if (!callUi) {
 		const { CallUI } = await import('./call.js');
-		callUi = new CallUI({ frame: (f) => chat?.frame(f), token, conv: callConv, onShow: (el) => {
+		callUi = new CallUI({ frame: (f) => chat?.frame(f), token, conv: callConv, onLive: (on) => {
+			callLive = on;
+			updateCallButtons();
+		}, onShow: (el) => {
 			if (!visible)
 				post({ type: 'vb-unread', count: ++unread });
 			el.scrollIntoView({ block: 'nearest' });
@@ -95,7 +99,7 @@ const callButton = (kind) => h('button', { type: 'button', class: 'head__close h
 const callButtons = h('div', { class: 'head__calls' }, callButton('audio'), callButton('video'));
 function updateCallButtons() {
 	for (const b of callButtons.children)
-		b.hidden = !staffSeen || !chat;
+		b.hidden = !staffSeen || !chat || callLive;
 }
 
 // ---------------------------------------------------------------- layout
@@ -537,6 +541,7 @@ function start(tok, conversationId) {
 	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
 	cobrowse.start(conversationId);
 	callConv = conversationId;
+	callLive = false;
 	if (callUi) {
 		callUi.hide();
 		callUi.conv = conversationId;

@@ -1,0 +1,251 @@
+// Issue 4's calls end to end in Chromium (fake camera and microphone): the
+// bank's page on another origin embeds the widget; customer and agent chat;
+// the agent asks for a video call and the customer consents in a dialog that
+// says what is shared (axe); both sides decode video frames and receive audio
+// samples (getStats); mute and hold change what the other side receives; the
+// customer shares a screen (with its indicator) and the agent receives it; a
+// relay restart mid-call recovers by an ICE restart; hang-up ends the call
+// and the transcript has the call's lines. Screenshots of both sides at 1280
+// and 375 px: tests/e2e/out/calls-*.png.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+import { sql, newOrg, roleId, setPassword, unique } from '../lib/vb.mjs';
+import { defaultQueue } from '../lib/chat.mjs';
+import { newPage, login, axeCheck, screenshot, BASE, TIMEOUT } from './lib.mjs';
+
+const step = (s) => { if (process.env.VB_STEPS) process.stderr.write(`step: ${s}\n`); };
+let browser, hostServer, HOST, org, site, ada;
+
+function hostPage(req, res) {
+	const csp = `default-src 'none'; script-src ${BASE}; connect-src ${BASE}; frame-src ${BASE}; ` +
+	    `style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'`;
+	res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
+	res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<script async src="${BASE}/widget/loader.js"></script><title>Northwind Savings</title></head>
+<body><main><h1>Northwind Savings</h1><p>Talk to us.</p></main><div data-vb-site="${site.site_key}" hidden></div></body></html>`);
+}
+
+// Every RTCPeerConnection of a page (and its frames), for getStats.
+const initPcs = () => {
+	const Orig = window.RTCPeerConnection;
+	window.__pcs = [];
+	window.RTCPeerConnection = function (...a) {
+		const pc = new Orig(...a);
+		window.__pcs.push(pc);
+		return pc;
+	};
+	window.RTCPeerConnection.prototype = Orig.prototype;
+};
+
+// What the frame's latest peer connection receives: video frames decoded per
+// mid, audio samples and energy of the first audio m-line.
+async function stats(frame) {
+	return frame.evaluate(async () => {
+		const pc = window.__pcs?.at(-1);
+		if (!pc)
+			return null;
+		const out = { state: pc.connectionState, video: {}, audio: { samples: 0, energy: 0 } };
+		(await pc.getStats()).forEach((r) => {
+			if (r.type !== 'inbound-rtp')
+				return;
+			if (r.kind === 'video')
+				out.video[r.mid] = r.framesDecoded || 0;
+			if (r.kind === 'audio' && r.mid === '0')
+				out.audio = { samples: r.totalSamplesReceived || 0, energy: r.totalAudioEnergy || 0 };
+		});
+		return out;
+	});
+}
+
+async function until(cond, what, ms = 30000) {
+	const end = Date.now() + ms;
+	let last;
+	while (!(last = await cond())) {
+		assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	return last;
+}
+
+// Media flows into frame: more video frames on mid and audio samples than before.
+async function flowing(frame, what, mid = '1', ms = 30000) {
+	const a = await stats(frame);
+	return until(async () => {
+		const b = await stats(frame);
+		return b && (b.video[mid] || 0) > (a?.video[mid] || 0) + 10 &&
+		    b.audio.samples > (a?.audio.samples || 0) + 24000 ? b : null;
+	}, what, ms);
+}
+
+async function delta(frame, ms = 2000) {
+	const a = await stats(frame);
+	await new Promise((r) => setTimeout(r, ms));
+	const b = await stats(frame);
+	return { frames: (b.video['1'] || 0) - (a.video['1'] || 0), energy: b.audio.energy - a.audio.energy,
+	    samples: b.audio.samples - a.audio.samples };
+}
+
+function relay(cmd) {
+	return new Promise((resolve, reject) => {
+		const s = net.createConnection(process.env.VB_MEDIA_SOCK);
+		let buf = '';
+		s.on('data', (d) => {
+			buf += d;
+			for (const line of buf.split('\n').slice(0, -1)) {
+				const m = JSON.parse(line);
+				if (m.id === 'e2e') { s.end(); resolve(m); }
+			}
+		});
+		s.on('error', reject);
+		s.write(JSON.stringify({ id: 'e2e', ...cmd }) + '\n');
+	});
+}
+
+async function shot(page, name) {
+	const n = page.errors.length;
+	await screenshot(page, name);
+	await new Promise((r) => setTimeout(r, 200));
+	page.errors.length = n;
+}
+
+async function frameOf(page, pred) {
+	return until(() => page.frames().find((x) => !x.isDetached() && pred(x.url())), 'the chat panel', TIMEOUT);
+}
+
+before(async () => {
+	hostServer = http.createServer(hostPage);
+	await new Promise((r) => hostServer.listen(0, '127.0.0.2', r));
+	HOST = `http://127.0.0.2:${hostServer.address().port}`;
+	org = await newOrg('Northwind');
+	const r = await org.admin.post('/api/sites', { name: 'Northwind Savings', allowed_origins: [HOST] });
+	assert.equal(r.status, 201, r.text);
+	site = r.json.site;
+	defaultQueue(org.tenant, site);
+	const email = unique('agent') + '@northwind.test';
+	const u = await org.admin.post('/api/users', { email, name: 'Ada Lovelace', role_ids: [await roleId(org.admin, 'agent')] });
+	assert.equal(u.status, 201, u.text);
+	setPassword(email, 'Branch-Pass-123');
+	sql(`UPDATE users SET must_change_password = false WHERE id = ${u.json.user.id}`);
+	ada = { id: u.json.user.id, email };
+	browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream',
+		    '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+		    '--allow-loopback-in-peer-connection', '--auto-select-desktop-capture-source=Entire screen',
+		    '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+	});
+});
+
+after(async () => {
+	await browser?.close();
+	hostServer?.close();
+});
+
+test('video call: consent, media both ways, mute, hold, screen share, relay restart, hang-up', { timeout: 240000 }, async () => {
+	const a = await newPage(browser, { width: 1280, height: 900 });
+	await a.page.addInitScript(initPcs);
+	await login(a.page, ada.email, 'Branch-Pass-123');
+	await a.page.goto('/console');
+	await a.page.locator('#console-conn', { hasText: 'Connected' }).waitFor();
+	await a.page.locator('#agent-state').selectOption('ready');
+
+	const c = await newPage(browser, { width: 1280, height: 800 });
+	await c.context.grantPermissions(['camera', 'microphone']);
+	await c.page.addInitScript(initPcs);
+	await c.page.goto(HOST + '/');
+	await c.page.evaluate(() => window.vbq.push(['open']));
+	const panel = await frameOf(c.page, (u) => u.startsWith(`${BASE}/widget/panel`));
+	await panel.locator('.panel[data-state="online"]').waitFor({ timeout: 30000 });
+	await panel.locator('#vb-input').fill('Hello, could we talk by video?');
+	await panel.locator('#vb-input').press('Enter');
+	const conv = JSON.parse(await c.page.evaluate(() => sessionStorage.getItem('vb.session'))).conversation_id;
+	const offer = a.page.locator(`.offer[data-conv="${conv}"]`);
+	await offer.waitFor();
+	await offer.locator('[data-action="accept"]').click();
+	await a.page.locator('#chat-log .msg--customer', { hasText: 'talk by video' }).waitFor();
+	// The customer's call buttons appear once the adviser joined.
+	await panel.locator('#vb-call-video:not([hidden])').waitFor();
+
+	step('the agent asks for a video call; the customer sees what is shared and consents');
+	await a.page.locator('#chat-call-video').click();
+	await panel.locator('#vb-call[role="dialog"]').waitFor();
+	assert.match(await panel.locator('#vb-call').textContent(), /Ada Lovelace would like a video call/);
+	assert.match(await panel.locator('#vb-call-what').textContent(), /microphone and camera/);
+	assert.equal(await panel.evaluate(() => window.__pcs.length), 0, 'nothing opened before consent');
+	await axeCheck(panel, 'the call consent dialog');
+	await shot(c.page, 'calls-consent');
+	await panel.locator('#vb-call-accept').click();
+
+	step('media flows both ways');
+	await flowing(panel, 'video and audio at the customer');
+	await flowing(a.page, 'video and audio at the agent');
+	await panel.locator('#vb-call-quality[data-level]').waitFor();
+	await axeCheck(panel, 'the customer in a call');
+	await axeCheck(a.page, 'the agent in a call');
+	await shot(c.page, 'calls-customer-1280');
+	await shot(a.page, 'calls-agent-1280');
+	await c.page.setViewportSize({ width: 375, height: 800 });
+	await a.page.setViewportSize({ width: 375, height: 800 });
+	await new Promise((r) => setTimeout(r, 500));
+	await shot(c.page, 'calls-customer-375');
+	await shot(a.page, 'calls-agent-375');
+	await c.page.setViewportSize({ width: 1280, height: 800 });
+	await a.page.setViewportSize({ width: 1280, height: 900 });
+
+	step('mute: the agent receives silence');
+	const loud = await delta(a.page);
+	assert.ok(loud.energy > 0.001, `audio energy before mute: ${loud.energy}`);
+	await panel.locator('#vb-call-mute').click();
+	await new Promise((r) => setTimeout(r, 800));
+	const quiet = await delta(a.page);
+	assert.ok(quiet.energy < loud.energy / 20, `muted: ${quiet.energy} vs ${loud.energy}`);
+	await panel.locator('#vb-call-mute').click();
+
+	step('hold: the customer receives nothing; resume: back');
+	await a.page.locator('#call-hold').click();
+	await panel.locator('#vb-call-hold:not([hidden])').waitFor();
+	await new Promise((r) => setTimeout(r, 1000));
+	const held = await delta(panel);
+	assert.ok(held.frames <= 2, `frames on hold: ${held.frames}`);
+	assert.ok(held.energy < loud.energy / 20, `audio on hold: ${held.energy}`);
+	await a.page.locator('#call-hold').click();
+	await panel.locator('#vb-call-hold').waitFor({ state: 'hidden' });
+	await flowing(panel, 'media after resume');
+
+	step('the customer shares a screen; the agent receives it');
+	await panel.locator('#vb-call-share').click();
+	await panel.locator('#vb-call-sharing:not([hidden])').waitFor();
+	assert.match(await panel.locator('#vb-call-sharing').textContent(), /You are sharing your screen/);
+	await a.page.locator('#call-screen-label:not([hidden])').waitFor();
+	assert.match(await a.page.locator('#call-screen-label').textContent(), /is sharing their screen/);
+	await until(async () => (await a.page.locator('#call-screen').evaluate((v) => v.videoWidth)) > 0,
+	    'the screen at the agent');
+	const ss = await stats(a.page);
+	assert.ok(Object.keys(ss.video).length >= 2, `two video m-lines at the agent: ${JSON.stringify(ss.video)}`);
+	await shot(c.page, 'calls-customer-sharing');
+	await shot(a.page, 'calls-agent-screen');
+	await panel.locator('#vb-call-share-stop').click();
+	await a.page.locator('#call-screen-label').waitFor({ state: 'hidden' });
+
+	step('a relay restart mid-call recovers');
+	const hello = await relay({ cmd: 'hello' });
+	process.kill(hello.pid, 'SIGKILL');
+	await until(async () => (await relay({ cmd: 'hello' }).catch(() => ({}))).pid > 0 &&
+	    (await relay({ cmd: 'hello' })).pid !== hello.pid, 'a new relay', 20000);
+	await flowing(panel, 'media at the customer after the restart', '1', 45000);
+	await flowing(a.page, 'media at the agent after the restart', '1', 45000);
+
+	step('hang-up ends it; the transcript has the call lines');
+	await a.page.locator('#call-hangup').click();
+	await panel.locator('.call__ended').waitFor();
+	await a.page.locator('#call').waitFor({ state: 'hidden' });
+	await a.page.locator('#chat-log', { hasText: 'Video call started' }).waitFor();
+	await a.page.locator('#chat-log', { hasText: 'Video call ended by Ada Lovelace' }).waitFor();
+	await panel.locator('#vb-log', { hasText: 'Video call ended by Ada Lovelace' }).waitFor();
+	assert.equal(sql(`SELECT state FROM calls WHERE conversation_id = ${conv}`), 'ended');
+	assert.deepEqual(c.page.errors, []);
+	assert.deepEqual(a.page.errors, []);
+});
