@@ -249,3 +249,63 @@ test('video call: consent, media both ways, mute, hold, screen share, relay rest
 	assert.deepEqual(c.page.errors, []);
 	assert.deepEqual(a.page.errors, []);
 });
+
+test('voice call asked by the customer: the agent hears a ring, accepts; recording on demand shows its notice', { timeout: 120000 }, async () => {
+	const q = sql(`SELECT default_queue_id FROM sites WHERE id = ${site.id}`);
+	sql(`UPDATE queues SET recording_policy = 'on_demand', recording_notice = 'Northwind records this call for your security.' WHERE id = ${q}`);
+	const a = await newPage(browser, { width: 1280, height: 900 });
+	await a.page.addInitScript(initPcs);
+	await login(a.page, ada.email, 'Branch-Pass-123');
+	await a.page.goto('/console');
+	await a.page.locator('#console-conn', { hasText: 'Connected' }).waitFor();
+	await a.page.locator('#agent-state').selectOption('ready');
+	const c = await newPage(browser, { width: 375, height: 800 });
+	await c.page.addInitScript(initPcs);
+	await c.page.goto(HOST + '/');
+	await c.page.evaluate(() => window.vbq.push(['open']));
+	const panel = await frameOf(c.page, (u) => u.startsWith(`${BASE}/widget/panel`));
+	await panel.locator('.panel[data-state="online"]').waitFor({ timeout: 30000 });
+	await panel.locator('#vb-input').fill('Can I call you?');
+	await panel.locator('#vb-input').press('Enter');
+	const conv = JSON.parse(await c.page.evaluate(() => sessionStorage.getItem('vb.session'))).conversation_id;
+	await a.page.locator(`.offer[data-conv="${conv}"] [data-action="accept"]`).click();
+	await panel.locator('#vb-call-audio:not([hidden])').waitFor();
+
+	step('the customer calls: their press is their consent; the agent rings');
+	await panel.locator('#vb-call-audio').click();
+	await panel.locator('#vb-call-cancel').waitFor();
+	await a.page.locator('#call.callpanel--ring').waitFor();
+	assert.match(await a.page.locator('#call-title').textContent(), /asks for a voice call/);
+	await axeCheck(a.page, 'the ringing call');
+	await shot(a.page, 'calls-agent-ring');
+	await a.page.locator('#call-accept').click();
+	const got = async (frame) => until(async () => (await stats(frame))?.audio.samples > 48000, 'audio samples');
+	await got(panel);
+	await got(a.page);
+	// A voice call: no camera controls; the buttons for a new call are gone meanwhile.
+	assert.equal(await panel.locator('#vb-call-camera').isHidden(), true);
+	assert.equal(await panel.locator('#vb-call-audio').isHidden(), true);
+
+	step('the agent records (policy on demand); the customer sees the notice');
+	await a.page.locator('#call-record').click();
+	await panel.locator('#vb-call-rec:not([hidden])', { hasText: 'Northwind records this call' }).waitFor();
+	await a.page.locator('#call-rec:not([hidden])').waitFor();
+	assert.equal(await a.page.locator('#call-record').textContent(), 'Stop recording');
+	assert.equal(Number(sql(`SELECT count(*) FROM audit_log WHERE action = 'call.recording_start'
+	    AND object_id = (SELECT id::text FROM calls WHERE conversation_id = ${conv})`)), 1);
+	// The quality badge tells its numbers on focus.
+	await a.page.locator('#call-quality[data-level]').waitFor();
+	await a.page.locator('#call-quality').focus();
+	assert.match(await a.page.locator('#call-quality-tip').textContent(), /Loss .*% · round trip .* ms · \d+ kbit\/s/);
+	await axeCheck(panel, 'the customer in a recorded voice call');
+	await shot(c.page, 'calls-customer-voice-375');
+	await shot(a.page, 'calls-agent-voice');
+
+	step('the customer hangs up');
+	await panel.locator('#vb-call-hangup').click();
+	await a.page.locator('#call').waitFor({ state: 'hidden' });
+	await a.page.locator('#chat-log', { hasText: 'Voice call ended by the customer' }).waitFor();
+	await panel.locator('#vb-call-audio:not([hidden])').waitFor();
+	assert.deepEqual(c.page.errors, []);
+	assert.deepEqual(a.page.errors, []);
+});
