@@ -737,6 +737,12 @@ hub_subscribe_done(struct db_job *j, void *arg)
 			for (i = 0; i < n; i++)
 				if ((v = db_value(j, 2, i, 0)) != NULL)
 					hub_send(hc, v, strlen(v));
+			/* A live call (issue 4): its state, so a page that
+			 * (re)joins the chat can take part again. */
+			n = db_rows(j, 3);
+			for (i = 0; i < n; i++)
+				if ((v = db_value(j, 3, i, 0)) != NULL)
+					hub_send(hc, v, strlen(v));
 			(void)snprintf(done, sizeof(done), "{\"type\":\"subscribed\","
 			    "\"conversation_id\":%lld,\"last_seq\":%s}", (long long)op->conv,
 			    db_value(j, 0, 0, 0) ? db_value(j, 0, 0, 0) : "0");
@@ -771,6 +777,7 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 	} else {
 		db_add(j, Q_READ_MARK, 1, conv);
 	}
+	db_add(j, Q_CALL_LIVE, 1, conv);
 	hub_submit(hc, j, hub_subscribe_done, op);
 }
 

@@ -121,9 +121,12 @@ export class CallUI {
 			}
 			return;
 		}
-		// Active.
+		// Active. A page that comes back (reload, next page) rejoins: the
+		// customer consented already (they are a participant).
 		if (!this.view)
 			this.renderCall();
+		if (!this.peer && s.participants.some((p) => p.kind === 'customer'))
+			this.open(s, s.kind === 'video' && !s.one_way);
 		this.update();
 	}
 

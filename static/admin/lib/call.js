@@ -21,8 +21,9 @@ let seq = 0;
 const cid = () => `call-${Date.now().toString(36)}-${++seq}`;
 
 export class ConsoleCall {
-	constructor(hub, { announce, customerName, onChange }) {
+	constructor(hub, { announce, customerName, onChange, me }) {
 		this.hub = hub;
+		this.me = me;
 		this.announce = announce;
 		this.customerName = customerName;
 		this.onChange = onChange || (() => {});
@@ -82,6 +83,10 @@ export class ConsoleCall {
 			if (this.peer && conv === this.conv)
 				this.peer.restart().catch(() => {});
 			break;
+		case 'supervisors':
+			if (this.peer && conv === this.conv && f.supervisors.some((x) => x.mode !== 'monitor'))
+				this.peer.needVoice().catch(() => {});
+			break;
 		case 'media':
 			if (conv === this.conv && this.netEl)
 				this.netEl.textContent = f.state === 'connected' ? '' : t('call.peerLost');
@@ -98,6 +103,11 @@ export class ConsoleCall {
 		if (s.state === 'requested' && s.requested_by?.kind === 'customer' && prev?.state !== 'requested') {
 			this.ring(conv);
 		} else if (s.state === 'requested' && s.requested_by?.kind === 'staff' && (!this.conv || this.conv === conv)) {
+			this.conv = conv;
+			this.open(s);
+		} else if (s.state === 'active' && !this.peer && !this.conv &&
+		    s.participants.some((p) => p.kind === 'staff' && p.id === this.me)) {
+			// The console came back (reload) during my call: rejoin it.
 			this.conv = conv;
 			this.open(s);
 		} else if (s.state === 'active' && conv === this.conv) {
@@ -370,5 +380,117 @@ export class ConsoleCall {
 		clear(this.el);
 		this.el.hidden = true;
 		this.announce(t(s.end_reason === 'declined' ? 'call.declined' : 'call.ended'));
+	}
+}
+
+// Supervisors on calls (S2), in the supervisor page's monitor: listen
+// silently (hear the customer and the agent; nobody hears you), whisper
+// (the agent hears you), barge (both do; announced in the chat), leave.
+// Every mode is audited by the server. The relay forwards one voice per
+// m-line: the page receives the customer on its first audio m-line and the
+// agent on its second (docs/media.md, the supervisor table).
+export class SupervisorCall {
+	constructor(hub, { me, announce, onChange }) {
+		this.hub = hub;
+		this.me = me;
+		this.announce = announce;
+		this.onChange = onChange || (() => {});
+		this.calls = new Map();		// conv → state frame
+		this.modes = new Map();		// conv → my mode
+		this.peer = null;
+		this.conv = 0;
+		this.wanted = null;
+		this.audio = { audio: h('audio', { autoplay: true, class: 'sr-only' }), voice: h('audio', { autoplay: true, class: 'sr-only' }) };
+		hub.on('call', (f) => this.onFrame(f));
+	}
+
+	onFrame(f) {
+		const conv = f.conversation_id;
+		if (f.op === 'state') {
+			this.calls.set(conv, f);
+			if (f.state === 'ended' && conv === this.conv)
+				this.close();
+			this.onChange(conv);
+		} else if (f.op === 'supervisors') {
+			const mine = f.supervisors.find((s) => s.id === this.me);
+			const before = this.modes.get(conv);
+			if (mine)
+				this.modes.set(conv, mine.mode);
+			else
+				this.modes.delete(conv);
+			if (mine && !this.peer && this.wanted === conv)
+				this.open(f.call_id, conv);
+			if (this.peer && conv === this.conv)
+				this.peer.mute('audio', mine?.mode === 'monitor');
+			if (before !== mine?.mode)
+				this.onChange(conv);
+		} else if (f.op === 'answer' && this.peer && conv === this.conv) {
+			this.peer.answer(f.sdp).catch(() => {});
+		} else if (f.op === 'restart' && this.peer && conv === this.conv) {
+			this.peer.restart().catch(() => {});
+		}
+	}
+
+	live(conv) {
+		const s = this.calls.get(conv);
+		return s && s.state === 'active' ? s : null;
+	}
+
+	async open(callId, conv) {
+		this.conv = conv;
+		this.peer = new CallPeer({
+			send: (f) => this.hub.send({ ...f, conversation_id: conv, client_id: cid() }),
+			iceServers: async () => {
+				const r = await fetch('/api/turn', { credentials: 'same-origin' });
+				return r.ok ? (await r.json()).iceServers || [] : [];
+			},
+			onTrack: (role, stream) => { if (this.audio[role]) this.audio[role].srcObject = stream; },
+		});
+		try {
+			await this.peer.start(callId, { audio: true, video: false });
+			this.peer.mute('audio', this.modes.get(conv) === 'monitor');
+			await this.peer.needVoice();
+		} catch {
+			toast(t('call.err.devices'), 'error');
+		}
+	}
+
+	close() {
+		this.peer?.close();
+		this.peer = null;
+		this.conv = 0;
+		this.wanted = null;
+	}
+
+	set(conv, mode) {
+		const s = this.live(conv);
+		if (!s)
+			return;
+		this.wanted = mode === 'leave' ? null : conv;
+		this.hub.send({ type: 'call', op: 'monitor', call_id: s.call_id, mode, client_id: cid() });
+		if (mode === 'leave') {
+			this.close();
+			this.modes.delete(conv);
+		}
+		this.announce?.(t(`call.sup.said.${mode}`));
+	}
+
+	// The monitor's call controls for conv (null when no call runs).
+	controls(conv) {
+		const s = this.live(conv);
+		if (!s)
+			return null;
+		const mode = this.modes.get(conv);
+		const b = (m, label, kind) => button(label, { size: 'sm', kind, id: `call-sup-${m}`,
+		    attrs: { 'aria-pressed': String(mode === m) }, onClick: () => this.set(conv, m) });
+		return h('section', { class: 'callsup', id: 'call-sup', 'aria-labelledby': 'call-sup-h' },
+		    h('h3', { class: 'callsup__h', id: 'call-sup-h' }, t(s.kind === 'audio' ? 'call.sup.audio' : 'call.sup.video')),
+		    h('p', { class: 'callsup__mode', role: 'status', id: 'call-sup-mode' },
+			mode ? t(`call.sup.mode.${mode}`) : t('call.sup.mode.none')),
+		    h('div', { class: 'callpanel__controls' },
+			b('monitor', t('call.sup.monitor')), b('whisper', t('call.sup.whisper')),
+			b('barge', t('call.sup.barge'), 'danger'),
+			mode ? button(t('call.sup.leave'), { size: 'sm', id: 'call-sup-leave', onClick: () => this.set(conv, 'leave') }) : null),
+		    this.audio.audio, this.audio.voice);
 	}
 }

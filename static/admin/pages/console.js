@@ -74,7 +74,7 @@ export async function render(root, ctx) {
 	const cobrowse = new Cobrowse(hub, { announce, customerName: (id) => S.chats.get(id)?.customer });
 	root.append(cobrowse.el);
 	// Calls (issue 4): voice and video with the customer, through the relay.
-	const calls = new ConsoleCall(hub, { announce, customerName: (id) => S.chats.get(id)?.customer,
+	const calls = new ConsoleCall(hub, { announce, me: me.id, customerName: (id) => S.chats.get(id)?.customer,
 	    onChange: (conv) => { if (conv === S.active) drawPaneHeader(); } });
 	root.append(calls.el);
 
