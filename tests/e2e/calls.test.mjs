@@ -309,3 +309,97 @@ test('voice call asked by the customer: the agent hears a ring, accepts; recordi
 	assert.deepEqual(c.page.errors, []);
 	assert.deepEqual(a.page.errors, []);
 });
+
+// What each m-line of a participant receives, from the relay's stats.
+async function sources(room) {
+	const st = await relay({ cmd: 'stats', room });
+	const out = {};
+	for (const p of st.rooms?.[0]?.participants || [])
+		for (const tr of p.tracks)
+			out[`${p.participant}.${tr.mid}`] = tr.out?.source?.participant ?? null;
+	return out;
+}
+
+test('a supervisor listens, whispers and barges: the customer never receives the supervisor outside barge', { timeout: 150000 }, async () => {
+	const email = unique('sup') + '@northwind.test';
+	const u = await org.admin.post('/api/users', { email, name: 'Sam Supervisor', role_ids: [await roleId(org.admin, 'supervisor')] });
+	assert.equal(u.status, 201, u.text);
+	setPassword(email, 'Branch-Pass-123');
+	sql(`UPDATE users SET must_change_password = false WHERE id = ${u.json.user.id}`);
+	const samId = u.json.user.id;
+
+	const a = await newPage(browser, { width: 1280, height: 900 });
+	await a.page.addInitScript(initPcs);
+	await login(a.page, ada.email, 'Branch-Pass-123');
+	await a.page.goto('/console');
+	await a.page.locator('#console-conn', { hasText: 'Connected' }).waitFor();
+	await a.page.locator('#agent-state').selectOption('ready');
+	const c = await newPage(browser, { width: 1280, height: 800 });
+	await c.page.addInitScript(initPcs);
+	await c.page.goto(HOST + '/');
+	await c.page.evaluate(() => window.vbq.push(['open']));
+	const panel = await frameOf(c.page, (u2) => u2.startsWith(`${BASE}/widget/panel`));
+	await panel.locator('.panel[data-state="online"]').waitFor({ timeout: 30000 });
+	await panel.locator('#vb-input').fill('A question about my mortgage');
+	await panel.locator('#vb-input').press('Enter');
+	const conv = JSON.parse(await c.page.evaluate(() => sessionStorage.getItem('vb.session'))).conversation_id;
+	await a.page.locator(`.offer[data-conv="${conv}"] [data-action="accept"]`).click();
+	await a.page.locator('#chat-call-audio').click();
+	await panel.locator('#vb-call-accept').click();
+	const samples = (frame, mid = '0') => frame.evaluate(async (m) => {
+		let n = 0;
+		const pc = window.__pcs?.at(-1);
+		if (!pc)
+			return 0;
+		(await pc.getStats()).forEach((r) => {
+			if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.mid === m) n = r.totalSamplesReceived || 0;
+		});
+		return n;
+	}, mid);
+	await until(async () => await samples(panel) > 48000, 'the customer hears the agent');
+
+	step('Sam monitors the chat and listens to the call');
+	const s = await newPage(browser, { width: 1280, height: 900 });
+	await s.page.addInitScript(initPcs);
+	await login(s.page, email, 'Branch-Pass-123');
+	await s.page.goto('/supervisor');
+	await s.page.locator(`#sup-conv-table tr[data-conv="${conv}"] [data-action="monitor"]`).click();
+	await s.page.locator('#call-sup').waitFor();
+	await axeCheck(s.page, 'the supervisor call controls');
+	await s.page.locator('#call-sup-monitor').click();
+	await s.page.locator('#call-sup-mode', { hasText: 'nobody hears you' }).waitFor();
+	// Sam hears the customer (first audio m-line) and the agent (the second).
+	await until(async () => await samples(s.page, '0') > 24000, 'Sam hears the customer');
+	const voiceMid = await s.page.evaluate(() => window.__pcs.at(-1).getTransceivers().filter((x) => x.receiver.track.kind === 'audio')[1]?.mid);
+	await until(async () => await samples(s.page, voiceMid) > 24000, 'Sam hears the agent');
+	const call = sql(`SELECT id FROM calls WHERE conversation_id = ${conv}`);
+	const room = `call-${call}`;
+	const S = `u${samId}`;
+	let src = await sources(room);
+	assert.ok(!Object.entries(src).some(([k, v]) => k.startsWith('c') && v === S), `monitor: ${JSON.stringify(src)}`);
+	await shot(s.page, 'calls-supervisor-listen');
+
+	step('whisper: only the agent receives Sam');
+	await s.page.locator('#call-sup-whisper').click();
+	await s.page.locator('#call-sup-mode', { hasText: 'only the agent' }).waitFor();
+	src = await until(async () => {
+		const x = await sources(room);
+		return Object.entries(x).some(([k, v]) => k.startsWith(`u${ada.id}.`) && v === S) ? x : null;
+	}, 'the agent receives Sam');
+	assert.ok(!Object.entries(src).some(([k, v]) => k.startsWith('c') && v === S), `whisper: ${JSON.stringify(src)}`);
+	await s.page.waitForTimeout(1000);
+	assert.ok(!Object.entries(await sources(room)).some(([k, v]) => k.startsWith('c') && v === S), 'still not the customer');
+
+	step('barge: the customer receives Sam too, and the chat says so');
+	await s.page.locator('#call-sup-barge').click();
+	await panel.locator('#vb-log', { hasText: 'Sam Supervisor joined the call' }).waitFor();
+	await until(async () => Object.entries(await sources(room)).some(([k, v]) => k.startsWith('c') && v === S),
+	    'the customer receives Sam');
+	assert.equal(Number(sql(`SELECT count(*) FROM audit_log WHERE object_id = '${call}' AND action IN
+	    ('call.supervisor_monitor', 'call.supervisor_whisper', 'call.supervisor_barge')`)), 3);
+	await s.page.locator('#call-sup-leave').click();
+	await until(async () => !Object.values(await sources(room)).includes(S), 'Sam is gone from every m-line');
+	await a.page.locator('#call-hangup').click();
+	await panel.locator('.call__ended').waitFor();
+	assert.deepEqual(s.page.errors, []);
+});
