@@ -27,7 +27,7 @@ APP_SRC	= app/vb.c app/req.c app/route.c app/db.c app/rds.c app/auth.c app/pwtas
 	  app/page.c app/ops.c app/util.c app/totp.c app/wauth.c app/widget.c app/wmail.c \
 	  app/files.c app/fileutil.c app/offline.c app/wsframe.c \
 	  app/callutil.c app/calls.c app/cbframe.c app/cbstore.c app/cobrowse.c \
-	  app/followmail.c
+	  app/followmail.c app/media.c
 PURE_SRC = app/util.c app/totp.c app/wauth.c
 APP_OBJ	= $(APP_SRC:app/%.c=$(BUILD)/%.o)
 QUERIES	= $(wildcard sql/queries/*.sql)

@@ -24,6 +24,8 @@
 #include "cbframe.h"
 #include "cbstore.h"
 
+#include <jansson.h>
+
 #define HUB_CHANNEL	"vb:hub"
 #define HUB_BUCKETS	4096
 #define HUB_SUBS_MAX	64	/* conversations per connection */
@@ -105,6 +107,8 @@ static void	hub_cb_seen(struct hub_conn *, int64_t, const char *, size_t);
 struct hub_in;
 static void	hub_customer_op(struct hub_conn *, struct hub_in *, const char *);
 static void	hub_cb_store_end(struct hub_conn *);
+static void	hub_leg_orphan(struct hub_conn *);
+static void	hub_leg_drop(int64_t);
 
 /* Subscriptions ------------------------------------------------------------ */
 
@@ -353,6 +357,7 @@ hub_disconnect(struct connection *c)
 	c->hdlr_extra = NULL;
 	hub_cb_store_end(hc);
 	hub_sub_remove_all(hc);
+	hub_leg_orphan(hc);
 	hc->closed = 1;
 	ops_websockets(-1);
 	hub_release(hc);
@@ -745,6 +750,12 @@ hub_subscribe_done(struct db_job *j, void *arg)
 			for (i = 0; i < n; i++)
 				if ((v = db_value(j, 2, i, 0)) != NULL)
 					hub_send(hc, v, strlen(v));
+			/* A live call (issue 4): its state, so a page that
+			 * (re)joins the chat can take part again. */
+			n = db_rows(j, 3);
+			for (i = 0; i < n; i++)
+				if ((v = db_value(j, 3, i, 0)) != NULL)
+					hub_send(hc, v, strlen(v));
 			(void)snprintf(done, sizeof(done), "{\"type\":\"subscribed\","
 			    "\"conversation_id\":%lld,\"last_seq\":%s}", (long long)op->conv,
 			    db_value(j, 0, 0, 0) ? db_value(j, 0, 0, 0) : "0");
@@ -779,6 +790,7 @@ hub_in_subscribe(struct hub_conn *hc, struct hub_in *in)
 	} else {
 		db_add(j, Q_READ_MARK, 1, conv);
 	}
+	db_add(j, Q_CALL_LIVE, 1, conv);
 	hub_submit(hc, j, hub_subscribe_done, op);
 }
 
@@ -1003,6 +1015,7 @@ hub_tick(void *arg, u_int64_t now)
 
 	(void)arg;
 	(void)now;
+	hub_leg_drop(0);
 	j = db_job_new();
 	db_add(j, Q_ACD_TICK, 0);
 	if (!db_submit(j, hub_tick_done, j))
@@ -1132,7 +1145,7 @@ hub_in_finish(struct hub_conn *hc, struct hub_in *in)
  * sql/migrations/0015_console.sql) that are carried out here, in order.
  */
 enum hub_fx { FX_REPLY, FX_CONV, FX_STAFF, FX_USER, FX_SUB, FX_UNSUB, FX_WATCH,
-    FX_ROUTE, FX_BOARD, FX_CB_ON, FX_CB_OFF };
+    FX_ROUTE, FX_BOARD, FX_CB_ON, FX_CB_OFF, FX_MEDIA };
 
 static const struct {
 	const char	*name;
@@ -1141,7 +1154,7 @@ static const struct {
 	{ "reply", FX_REPLY }, { "conv", FX_CONV }, { "staff", FX_STAFF },
 	{ "user", FX_USER }, { "sub", FX_SUB }, { "unsub", FX_UNSUB },
 	{ "watch", FX_WATCH }, { "route", FX_ROUTE }, { "board", FX_BOARD },
-	{ "cb_on", FX_CB_ON }, { "cb_off", FX_CB_OFF },
+	{ "cb_on", FX_CB_ON }, { "cb_off", FX_CB_OFF }, { "media", FX_MEDIA },
 };
 
 static int
@@ -1159,6 +1172,7 @@ hub_fx_lookup(const char *name, enum hub_fx *fx)
 }
 
 static void	hub_cb_fx(struct hub_conn *, int, int64_t, const char *, size_t);
+static void	hub_call_media(int64_t, int64_t, const char *);
 
 /* One effect; hc is NULL when the asking connection has gone. */
 static void
@@ -1202,6 +1216,9 @@ hub_fx_run(struct hub_conn *hc, int64_t tenant, enum hub_fx fx, int64_t id,
 	case FX_CB_ON:
 	case FX_CB_OFF:
 		hub_cb_fx(hc, fx == FX_CB_ON, id, frame, len);
+		break;
+	case FX_MEDIA:
+		hub_call_media(tenant, id, frame);
 		break;
 	}
 }
@@ -1701,6 +1718,433 @@ hub_in_cobrowse_control(struct hub_conn *hc, struct hub_in *in)
 	hub_submit(hc, j, hub_cb_done, op);
 }
 
+/* Calls (issue 4) --------------------------------------------------------------
+ *
+ * "call" frames (docs/websocket.md, "Calls"): the lifecycle ops go to
+ * vb_call_op (sql/migrations/0027_callsig.sql), which checks who may do what
+ * and answers effects; "media" effects are relay commands (media.c): the
+ * forwarding rules recomputed from the call's state after every change,
+ * recording, room.destroy. An offer is checked by vb_call_offer, given to
+ * the relay (room.create, participant.add, or participant.update when the
+ * participant exists), its answer goes to that browser only, and
+ * vb_call_joined stores its m-lines and answers the new rules.
+ *
+ * Legs: the (room, participant) pairs whose offers this worker gave to the
+ * relay, with the connection that sent them. They decide which worker acts
+ * on a relay event (every worker gets every event), and who is told to
+ * restart ICE when the relay restarts. A leg whose connection closed stays
+ * HUB_LEG_ORPHAN_MS: if the relay then loses that participant, the call ends.
+ */
+#define HUB_LEG_ORPHAN_MS	120000
+
+struct hub_leg {
+	int64_t			 call;
+	int64_t			 conv;
+	int64_t			 tenant;
+	char			 room[32];
+	char			 part[24];
+	struct hub_conn		*hc;		/* NULL: the connection closed */
+	u_int64_t		 orphan_at;
+	struct hub_leg		*next;
+};
+
+static struct hub_leg	*hub_legs;
+
+struct hub_call {
+	struct hub_op		*op;
+	int64_t			 call;
+	int			 updating;
+	char			 room[32];
+	char			 part[24];
+	char			 mids[WSCALL_MIDS_MAX];
+	char			*sdp;
+};
+
+static struct hub_leg *
+hub_leg_find(const char *room, const char *part)
+{
+	struct hub_leg	*l;
+
+	for (l = hub_legs; l != NULL; l = l->next)
+		if (strcmp(l->room, room) == 0 && strcmp(l->part, part) == 0)
+			return (l);
+	return (NULL);
+}
+
+static void
+hub_leg_set(struct hub_conn *hc, int64_t call, int64_t conv, int64_t tenant,
+    const char *room, const char *part)
+{
+	struct hub_leg	*l;
+
+	if ((l = hub_leg_find(room, part)) == NULL) {
+		l = kore_calloc(1, sizeof(*l));
+		kore_strlcpy(l->room, room, sizeof(l->room));
+		kore_strlcpy(l->part, part, sizeof(l->part));
+		l->next = hub_legs;
+		hub_legs = l;
+	}
+	l->call = call;
+	l->conv = conv;
+	l->tenant = tenant;
+	l->hc = hc->closed ? NULL : hc;
+	l->orphan_at = hc->closed ? kore_time_ms() : 0;
+}
+
+/* Drops the legs of a call (ended), or with call 0 the expired orphans. */
+static void
+hub_leg_drop(int64_t call)
+{
+	struct hub_leg	**pp, *l;
+	u_int64_t	  now = kore_time_ms();
+
+	for (pp = &hub_legs; (l = *pp) != NULL; ) {
+		if ((call != 0 && l->call == call) ||
+		    (call == 0 && l->hc == NULL && now - l->orphan_at > HUB_LEG_ORPHAN_MS)) {
+			*pp = l->next;
+			kore_free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
+}
+
+/* A connection closes: its legs become orphans. */
+static void
+hub_leg_orphan(struct hub_conn *hc)
+{
+	struct hub_leg	*l;
+
+	for (l = hub_legs; l != NULL; l = l->next) {
+		if (l->hc == hc) {
+			l->hc = NULL;
+			l->orphan_at = kore_time_ms();
+		}
+	}
+}
+
+static void
+hub_call_free(struct hub_call *hcall)
+{
+	free(hcall->sdp);
+	kore_free(hcall);
+}
+
+/* The end of an offer's handling: its connection may go now. */
+static void
+hub_call_finish(struct hub_call *hcall)
+{
+	(void)hub_op_live(hcall->op);
+	kore_free(hcall->op);
+	hub_call_free(hcall);
+}
+
+static void
+hub_call_error(struct hub_call *hcall, const char *code, const char *msg)
+{
+	if (!hcall->op->hc->closed)
+		hub_send_error(hcall->op->hc, hcall->op->client_id, code, msg);
+	vb_log(LOG_NOTICE, "calls: offer of %s for call %lld refused: %s", hcall->part,
+	    (long long)hcall->call, code);
+}
+
+static void	hub_call_added(struct json_t *, void *);
+
+static int
+hub_call_participant(struct hub_call *hcall, const char *cmd)
+{
+	json_t	*req;
+
+	req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", cmd, "room", hcall->room,
+	    "participant", hcall->part, "offer", hcall->sdp);
+	return (req != NULL && media_request(req, hub_call_added, hcall));
+}
+
+/* The relay's answer to participant.add / participant.update. */
+static void
+hub_call_added(struct json_t *ans, void *arg)
+{
+	struct hub_call	*hcall = arg;
+	struct hub_conn	*hc = hcall->op->hc;
+	struct db_job	*j;
+	struct sbuf	 b;
+	const char	*code, *sdp, *epoch;
+	char		 call[24], who[24];
+	json_t		*e;
+
+	if (ans == NULL) {
+		hub_call_error(hcall, "media_unavailable", "The media relay is unavailable; try again");
+		hub_call_finish(hcall);
+		return;
+	}
+	if (!json_is_true(json_object_get(ans, "ok"))) {
+		e = json_object_get(ans, "error");
+		code = json_string_value(json_object_get(e, "code"));
+		if (code != NULL && strcmp(code, "exists") == 0 && !hcall->updating) {
+			hcall->updating = 1;
+			if (hub_call_participant(hcall, "participant.update"))
+				return;
+			hub_call_error(hcall, "media_unavailable", "The media relay is unavailable; try again");
+		} else if (code != NULL && strcmp(code, "bad_offer") == 0) {
+			hub_call_error(hcall, "bad_offer", "The relay could not use this offer");
+		} else {
+			vb_log(LOG_NOTICE, "calls: relay refused %s: %s", hcall->part,
+			    code != NULL ? code : "?");
+			hub_call_error(hcall, "media_error", "The media relay refused this offer");
+		}
+		hub_call_finish(hcall);
+		return;
+	}
+	sdp = json_string_value(json_object_get(ans, "answer"));
+	if (sdp == NULL || (epoch = media_epoch()) == NULL) {
+		hub_call_error(hcall, "media_unavailable", "The media relay is unavailable; try again");
+		hub_call_finish(hcall);
+		return;
+	}
+	hub_leg_set(hc, hcall->call, hcall->op->conv, hcall->op->tenant, hcall->room, hcall->part);
+	if (!hc->closed) {
+		sbuf_init(&b);
+		sbuf_addf(&b, "{\"type\":\"call\",\"op\":\"answer\",\"conversation_id\":%lld,"
+		    "\"call_id\":%lld,\"sdp\":", (long long)hcall->op->conv, (long long)hcall->call);
+		sbuf_json_str(&b, sdp);
+		sbuf_addc(&b, '}');
+		hub_send(hc, b.data, b.len);
+		sbuf_free(&b);
+	}
+	/* Its m-lines and the rules: the job takes over the op. */
+	(void)snprintf(call, sizeof(call), "%lld", (long long)hcall->call);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	j = hub_job(hc, "");
+	db_add(j, Q_CALL_JOINED, 5, hc->kind == HUB_STAFF ? "staff" : "customer", who, call,
+	    hcall->mids, epoch);
+	hub_submit(hc, j, hub_op_done, hcall->op);
+	hub_call_free(hcall);
+}
+
+/* vb_call_offer said yes: to the relay. */
+static void
+hub_call_checked(struct db_job *j, void *arg)
+{
+	struct hub_call	*hcall = arg;
+	json_t		*res, *req;
+	json_error_t	 err;
+	const char	*v, *room, *part;
+
+	if (hcall->op->hc->closed) {
+		db_job_free(j);
+		hub_call_finish(hcall);
+		return;
+	}
+	if (j->failed) {
+		hub_job_error(hcall->op->hc, j, hcall->op->client_id);
+		db_job_free(j);
+		hub_call_finish(hcall);
+		return;
+	}
+	v = db_value(j, 0, 0, 0);
+	res = v != NULL ? json_loads(v, 0, &err) : NULL;
+	room = json_string_value(json_object_get(res, "room"));
+	part = json_string_value(json_object_get(res, "participant"));
+	if (room == NULL || part == NULL ||
+	    !json_is_integer(json_object_get(res, "conversation_id"))) {
+		json_decref(res);
+		db_job_free(j);
+		hub_call_error(hcall, "internal", "Something went wrong on our side");
+		hub_call_finish(hcall);
+		return;
+	}
+	kore_strlcpy(hcall->room, room, sizeof(hcall->room));
+	kore_strlcpy(hcall->part, part, sizeof(hcall->part));
+	hcall->op->conv = (int64_t)json_integer_value(json_object_get(res, "conversation_id"));
+	json_decref(res);
+	db_job_free(j);
+	/* After a relay restart the room is gone: create it (exists is fine). */
+	req = json_pack("{s:s,s:s}", "cmd", "room.create", "room", hcall->room);
+	if (req == NULL || !media_request(req, NULL, NULL) ||
+	    !hub_call_participant(hcall, "participant.add")) {
+		hub_call_error(hcall, "media_unavailable", "The media relay is unavailable; try again");
+		hub_call_finish(hcall);
+	}
+}
+
+static void
+hub_call_offer(struct hub_conn *hc, struct hub_in *in, const struct wscall *wc,
+    const char *cid)
+{
+	struct hub_call	*hcall;
+	struct db_job	*j;
+	char		 call[24], who[24];
+
+	hcall = kore_calloc(1, sizeof(*hcall));
+	if (!wsframe_sdp_mids(wc->sdp, wc->sdp_len, hcall->mids, sizeof(hcall->mids))) {
+		kore_free(hcall);
+		hub_send_error(hc, cid, "invalid", "The offer needs 1 to 8 m-lines, each with a mid "
+		    "of 1-64 letters, digits, '_', '.' or '-', at most two audio and two video");
+		return;
+	}
+	if (media_epoch() == NULL) {
+		kore_free(hcall);
+		hub_send_error(hc, cid, "media_unavailable", "The media relay is unavailable; try again");
+		return;
+	}
+	if ((hcall->sdp = strndup(wc->sdp, wc->sdp_len)) == NULL)
+		fatal("hub_call_offer: out of memory");
+	hcall->call = in->w.call;
+	hcall->op = hub_op_new(hc, 0, cid);
+	(void)snprintf(call, sizeof(call), "%lld", (long long)in->w.call);
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	j = hub_job(hc, "");
+	db_add(j, Q_CALL_OFFER, 3, hc->kind == HUB_STAFF ? "staff" : "customer", who, call);
+	if (db_submit(j, hub_call_checked, hcall))
+		return;
+	db_job_free(j);
+	hub_send_error(hc, cid, "unavailable",
+	    "The server is busy or its database unavailable; try again shortly");
+	hub_call_finish(hcall);
+}
+
+static void
+hub_in_call(struct hub_conn *hc, struct hub_in *in)
+{
+	struct wscall	 wc;
+	struct db_job	*j;
+	struct hub_op	*op;
+	const char	*bad, *cid;
+	char		*frame, who[24];
+
+	/* A client_id comes back on errors: the page knows what was refused. */
+	cid = in->w.client_id_ok ? in->w.client_id : NULL;
+	if ((bad = wsframe_call(&in->w, &wc)) != NULL) {
+		hub_send_error(hc, cid, "invalid", bad);
+		return;
+	}
+	if (!hub_rate_ok(hc)) {
+		hub_send_error(hc, cid, "rate_limited", "Too many requests; wait a moment");
+		return;
+	}
+	if (wc.op == WSC_OFFER) {
+		hub_call_offer(hc, in, &wc, cid);
+		return;
+	}
+	frame = kore_malloc(in->rawlen + 1);
+	memcpy(frame, in->raw, in->rawlen);
+	frame[in->rawlen] = '\0';
+	(void)snprintf(who, sizeof(who), "%lld", (long long)hc->who);
+	op = hub_op_new(hc, in->w.conv, cid);
+	j = hub_job(hc, "");
+	db_add(j, Q_CALL_OP, 4, hc->kind == HUB_STAFF ? "staff" : "customer", who, frame,
+	    media_epoch());
+	kore_free(frame);
+	hub_submit(hc, j, hub_op_done, op);
+}
+
+/* A "media" effect: the relay command; an ended call's legs go. */
+static void
+hub_call_media(int64_t tenant, int64_t call, const char *cmd)
+{
+	if (cmd == NULL)
+		return;
+	if (strstr(cmd, "\"room.destroy\"") != NULL)
+		hub_leg_drop(call);
+	media_command(tenant, call, cmd);
+}
+
+static void
+hub_lost_done(struct db_job *j, void *arg)
+{
+	enum hub_fx	 fx;
+	const char	*id;
+	int64_t		 tenant = (int64_t)(intptr_t)arg;
+	int		 i;
+
+	for (i = 0; !j->failed && i < db_rows(j, 0); i++) {
+		if (!hub_fx_lookup(db_value(j, 0, i, 0), &fx))
+			continue;
+		id = db_value(j, 0, i, 1);
+		hub_fx_run(NULL, tenant, fx, id != NULL ? strtoll(id, NULL, 10) : 0,
+		    db_value(j, 0, i, 2));
+	}
+	if (j->failed)
+		vb_log(LOG_NOTICE, "calls: ending a lost call: %s", j->errmsg ? j->errmsg : "");
+	db_job_free(j);
+}
+
+/*
+ * participant.connected / disconnected: the worker holding the leg tells
+ * the conversation (network state of that side); a leg whose browser left
+ * the hub, lost by the relay, ends its call.
+ */
+void
+hub_media_event(struct json_t *ev)
+{
+	const char	*name, *room, *part, *state, *reason;
+	struct hub_leg	*l;
+	struct db_job	*j;
+	struct sbuf	 b;
+	char		 call[24];
+
+	name = json_string_value(json_object_get(ev, "event"));
+	room = json_string_value(json_object_get(ev, "room"));
+	part = json_string_value(json_object_get(ev, "participant"));
+	state = json_string_value(json_object_get(ev, "state"));
+	reason = json_string_value(json_object_get(ev, "reason"));
+	if (name == NULL || room == NULL || part == NULL || (l = hub_leg_find(room, part)) == NULL)
+		return;
+	if (strcmp(name, "participant.connected") != 0 &&
+	    strcmp(name, "participant.disconnected") != 0)
+		return;
+	if (l->hc == NULL) {
+		if (strcmp(name, "participant.disconnected") != 0 || media_epoch() == NULL)
+			return;
+		(void)snprintf(call, sizeof(call), "%lld", (long long)l->call);
+		j = db_job_new();
+		db_job_tenant(j, l->tenant, 0, "media", "");
+		db_add(j, Q_CALL_LOST, 3, call, part, media_epoch());
+		if (!db_submit(j, hub_lost_done, (void *)(intptr_t)l->tenant))
+			db_job_free(j);
+		return;
+	}
+	sbuf_init(&b);
+	sbuf_addf(&b, "{\"type\":\"call\",\"op\":\"media\",\"conversation_id\":%lld,"
+	    "\"call_id\":%lld,\"participant\":", (long long)l->conv, (long long)l->call);
+	sbuf_json_str(&b, part);
+	sbuf_adds(&b, ",\"state\":");
+	sbuf_json_str(&b, state != NULL ? state : "");
+	if (reason != NULL) {
+		sbuf_adds(&b, ",\"reason\":");
+		sbuf_json_str(&b, reason);
+	}
+	sbuf_addc(&b, '}');
+	hub_fanout(l->conv, b.data, b.len, NULL, 0);
+	sbuf_free(&b);
+}
+
+/*
+ * The relay restarted (or came back): its rooms are gone. Each browser in a
+ * call through this worker is asked for an ICE-restart offer, which creates
+ * the room again; legs without a connection go.
+ */
+void
+hub_media_restart(void)
+{
+	struct hub_leg	**pp, *l;
+	char		  buf[160];
+	int		  n;
+
+	for (pp = &hub_legs; (l = *pp) != NULL; ) {
+		if (l->hc == NULL) {
+			*pp = l->next;
+			kore_free(l);
+			continue;
+		}
+		n = snprintf(buf, sizeof(buf), "{\"type\":\"call\",\"op\":\"restart\","
+		    "\"conversation_id\":%lld,\"call_id\":%lld}", (long long)l->conv,
+		    (long long)l->call);
+		hub_send(l->hc, buf, (size_t)n);
+		pp = &l->next;
+	}
+}
+
 /* What to do with each type of frame wsframe.c knows. */
 static void (*const hub_types[WSF_NTYPES])(struct hub_conn *, struct hub_in *) = {
 	[WSF_NOTE] = hub_in_op,
@@ -1729,6 +2173,7 @@ static void (*const hub_types[WSF_NTYPES])(struct hub_conn *, struct hub_in *) =
 	[WSF_COBROWSE_DATA] = hub_in_cobrowse_data,
 	[WSF_COBROWSE_LIVE] = hub_in_cobrowse_live,
 	[WSF_COBROWSE_CONTROL] = hub_in_cobrowse_control,
+	[WSF_CALL] = hub_in_call,
 };
 
 /*

@@ -98,6 +98,7 @@ kore_worker_configure(void)
 	rds_init(redis);
 	auth_init();
 	hub_init();
+	media_init();
 	wmail_init();
 	files_init();
 	cobrowse_init();

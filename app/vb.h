@@ -349,4 +349,15 @@ void	cobrowse_free(struct vbreq *);
 int	cobrowse_recording(struct vbreq *);
 void	cobrowse_init(void);
 
+/* media.c: the media relay's control socket (issue 4, docs/media.md) */
+struct json_t;
+typedef void	(*media_cb)(struct json_t *, void *);
+void		 media_init(void);
+int		 media_request(struct json_t *, media_cb, void *);
+void		 media_command(int64_t, int64_t, const char *);
+const char	*media_epoch(void);
+/* hub.c, "Calls": what the relay tells */
+void		 hub_media_event(struct json_t *);
+void		 hub_media_restart(void);
+
 #endif

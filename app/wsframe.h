@@ -20,6 +20,8 @@ enum wsframe_type {
 	WSF_TYPING, WSF_PING, WSF_READ, WSF_LEAVE_QUEUE,
 	/* Co-browsing (issue 5; app/cbframe.c checks their fields) */
 	WSF_COBROWSE, WSF_COBROWSE_DATA, WSF_COBROWSE_LIVE, WSF_COBROWSE_CONTROL,
+	/* Calls (issue 4; wsframe_call checks their fields) */
+	WSF_CALL,
 	WSF_NTYPES
 };
 
@@ -43,11 +45,32 @@ struct wsframe {
 	int			 text_ok;	/* 1 to 4000 characters */
 	const char		*state;		/* strings for the "state" frame */
 	const char		*reason;
+	/* "call" frames */
+	const char		*op;
+	int64_t			 call;		/* call_id: 0 absent, -1 invalid */
+};
+
+/* Calls (issue 4): the operations of a "call" frame. */
+enum wscall_op {
+	WSC_REQUEST, WSC_ACCEPT, WSC_DECLINE, WSC_HANGUP, WSC_HOLD, WSC_UNHOLD,
+	WSC_SCREEN, WSC_RECORD, WSC_MONITOR, WSC_OFFER, WSC_NOPS
+};
+
+#define WSCALL_SDP_MAX		65536	/* bytes of an SDP offer */
+#define WSCALL_MLINES_MAX	8	/* m-lines of an offer (the relay's limit) */
+#define WSCALL_MIDS_MAX		160	/* the mids JSON of wsframe_sdp_mids */
+
+struct wscall {
+	enum wscall_op		 op;
+	const char		*sdp;		/* offer: the SDP, as sent */
+	size_t			 sdp_len;
 };
 
 enum wsframe_result	 wsframe_parse(struct wsframe *, const void *, size_t);
 void			 wsframe_free(struct wsframe *);
 int			 wsframe_state_ok(const struct wsframe *);
 void			 wsframe_seed(uint32_t);
+const char		*wsframe_call(const struct wsframe *, struct wscall *);
+int			 wsframe_sdp_mids(const char *, size_t, char *, size_t);
 
 #endif

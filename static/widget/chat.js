@@ -330,6 +330,10 @@ export class Chat {
 			if (f.conversation_id === this.conv)
 				this.emit('cobrowse', { frame: f });
 			break;
+		case 'call':		// calls (issue 4): call.js
+			if (f.conversation_id === this.conv)
+				this.emit('call', { frame: f });
+			break;
 		case 'pong':
 			this.clearTimer('pong');
 			break;
@@ -401,6 +405,11 @@ export class Chat {
 
 	onError(f) {
 		const code = typeof f.code === 'string' ? f.code : 'internal';
+		// A refused call frame (its client_id says so): for call.js only.
+		if (typeof f.client_id === 'string' && f.client_id.startsWith('call-')) {
+			this.emit('call', { frame: { type: 'call', op: 'error', code, message: f.message } });
+			return;
+		}
 		const e = f.client_id ? this.outbox.find((x) => x.client_id === f.client_id) : null;
 		if (f.client_id)
 			this.inflight.delete(f.client_id);

@@ -254,6 +254,7 @@
 	function makeFrame() {
 		frame = el('iframe');
 		frame.title = 'Chat';
+		frame.allow = 'camera;microphone;display-capture';
 		frame.src = HOST + '/widget/panel?site=' + encodeURIComponent(cfg.site) +
 		    (cfg.lang ? '&lang=' + encodeURIComponent(cfg.lang) : '');
 		panel.appendChild(frame);

@@ -71,6 +71,37 @@ const cobrowse = new CobrowsePanel({ post: (m) => post(m), frame: (f) => chat?.f
 	el.scrollIntoView({ block: 'nearest' });
     } });
 
+// Calls (issue 4): static/widget/call.js, loaded on the first call frame or
+// button press; the buttons show once an adviser has joined the chat.
+let callUi = null;
+let callConv = 0;
+let callLive = false;	// a call is asked for or runs: no new one
+const callSlot = h('div', { class: 'call-slot' });
+async function calls() {
+	if (!callUi) {
+		const { CallUI } = await import('./call.js');
+		callUi = new CallUI({ frame: (f) => chat?.frame(f), token, conv: callConv, onLive: (on) => {
+			callLive = on;
+			updateCallButtons();
+		}, onShow: (el) => {
+			if (!visible)
+				post({ type: 'vb-unread', count: ++unread });
+			el.scrollIntoView({ block: 'nearest' });
+		} });
+		callSlot.append(callUi.el);
+	}
+	return callUi;
+}
+const callButton = (kind) => h('button', { type: 'button', class: 'head__close head__call', id: `vb-call-${kind}`,
+    hidden: true, 'aria-label': t(kind === 'audio' ? 'call.buttonAudio' : 'call.buttonVideo'),
+    title: t(kind === 'audio' ? 'call.buttonAudio' : 'call.buttonVideo'),
+    onClick: async () => (await calls()).request(kind) }, icon(kind === 'audio' ? 'phone' : 'video'));
+const callButtons = h('div', { class: 'head__calls' }, callButton('audio'), callButton('video'));
+function updateCallButtons() {
+	for (const b of callButtons.children)
+		b.hidden = !staffSeen || !chat || callLive;
+}
+
 // ---------------------------------------------------------------- layout
 
 const statusText = h('span', { class: 'head__status-text' }, t('status.connecting'));
@@ -80,6 +111,7 @@ const head = h('header', { class: 'head' },
 	h('h1', { class: 'head__title', id: 'vb-title' }, t('panel.title')),
 	h('p', { class: 'head__status', id: 'vb-status' },
 	    h('span', { class: 'dot', 'aria-hidden': 'true' }), statusText)),
+    callButtons,
     h('div', { class: 'menu' },
 	h('button', { type: 'button', class: 'head__close menu__button', id: 'vb-menu-button',
 	    'aria-haspopup': 'true', 'aria-expanded': 'false', 'aria-controls': 'vb-menu',
@@ -133,7 +165,7 @@ const composer = h('form', { class: 'composer', id: 'vb-composer', novalidate: t
 
 const dropHint = h('div', { class: 'drop-hint', 'aria-hidden': 'true' },
     h('p', { class: 'drop-hint__text' }, fileIcon('paperclip'), t('file.drop')));
-const app = h('div', { class: 'panel' }, head, banner, scroller, authSlot, composer, dropHint,
+const app = h('div', { class: 'panel' }, head, banner, callSlot, scroller, authSlot, composer, dropHint,
     h('p', { class: 'foot' }, t('panel.poweredBy')));
 
 const root = document.getElementById('vb-app') || document.body;
@@ -510,6 +542,13 @@ function start(tok, conversationId) {
 	}
 	chat = new Chat({ url: wsUrl(token), conversationId, onEvent });
 	cobrowse.start(conversationId);
+	callConv = conversationId;
+	callLive = false;
+	if (callUi) {
+		callUi.hide();
+		callUi.conv = conversationId;
+		callUi.token = token;
+	}
 	filesStart(token, conversationId);
 	offline.start(token, conversationId, !chat.history().length);
 	for (const m of chat.history())
@@ -535,6 +574,7 @@ function resetView() {
 	composer.hidden = false;
 	updateWaiting();
 	setTyping(null);
+	updateCallButtons();
 }
 
 function onEvent(type, d) {
@@ -545,6 +585,7 @@ function onEvent(type, d) {
 	case 'message': {
 		const near = isNearBottom();
 		addMessage(d.msg, d.live);
+		updateCallButtons();
 		if (d.msg.sender?.kind === 'staff') {
 			setTyping(null);
 			if (d.live && !visible) {
@@ -563,6 +604,9 @@ function onEvent(type, d) {
 		break;
 	case 'cobrowse':
 		cobrowse.onFrame(d.frame);
+		break;
+	case 'call':
+		calls().then((c) => c.onFrame(d.frame));
 		break;
 	case 'subscribed':
 		cobrowse.subscribed();

@@ -4,6 +4,9 @@
  * relies on: ids in 1..2^53, counters >= 0 or refused, a client_id and a
  * text only ever marked valid when they are, and that a frame taken once is
  * taken again, with the same fields, after Jansson writes it back out.
+ * Calls (issue 4): a "call" frame's check agrees with its fields (an offer's
+ * SDP within 64 KiB), and the SDP m-line roles, from the frame's sdp or the
+ * raw bytes, are always a JSON object of strings that fits its buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +42,53 @@ check_fields(const struct wsframe *f)
 			abort();
 	}
 	(void)wsframe_state_ok(f);
+	if (f->call < -1 || f->call > WSFRAME_ID_MAX)
+		abort();
+}
+
+static void
+check_mids(const char *sdp, size_t len)
+{
+	char		 out[WSCALL_MIDS_MAX + 8];
+	json_t		*o, *v;
+	json_error_t	 err;
+	const char	*k;
+
+	memset(out, 0x55, sizeof(out));
+	if (!wsframe_sdp_mids(sdp, len, out, WSCALL_MIDS_MAX)) {
+		if (out[WSCALL_MIDS_MAX] != 0x55)
+			abort();
+		return;
+	}
+	if (strlen(out) >= WSCALL_MIDS_MAX || out[WSCALL_MIDS_MAX] != 0x55)
+		abort();
+	if ((o = json_loads(out, 0, &err)) == NULL || !json_is_object(o) || json_object_size(o) == 0 ||
+	    json_object_size(o) > 4)
+		abort();
+	json_object_foreach(o, k, v)
+		if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > 64)
+			abort();
+	json_decref(o);
+}
+
+static void
+check_call(const struct wsframe *f)
+{
+	struct wscall	c;
+
+	if (f->type != WSF_CALL || wsframe_call(f, &c) != NULL)
+		return;
+	if (c.op >= WSC_NOPS)
+		abort();
+	if (c.op == WSC_REQUEST && f->conv <= 0)
+		abort();
+	if (c.op != WSC_REQUEST && f->call <= 0)
+		abort();
+	if (c.op == WSC_OFFER) {
+		if (c.sdp == NULL || c.sdp_len > WSCALL_SDP_MAX || c.sdp_len < 4)
+			abort();
+		check_mids(c.sdp, c.sdp_len);
+	}
 }
 
 int
@@ -54,8 +104,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		seeded = 1;
 	}
 	r = wsframe_parse(&f, data, size);
-	if (r == WSF_OK)
+	if (r == WSF_OK) {
 		check_fields(&f);
+		check_call(&f);
+	}
+	check_mids((const char *)data, size);
 	if (r != WSF_BAD_JSON) {
 		/* Written back out by Jansson, it must read the same. */
 		if ((out = json_dumps(f.root, JSON_COMPACT)) == NULL)

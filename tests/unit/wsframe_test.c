@@ -3,6 +3,8 @@
  * it reads from them. One row per frame, checked against the expected result.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -185,6 +187,129 @@ test_types_and_state(void)
 	CHECK(1, "free: twice and on an empty frame is harmless");
 }
 
+/* Calls (issue 4): which "call" frames are well-formed, and their SDP. */
+static const struct {
+	const char	*name;
+	const char	*frame;
+	int		 ok;
+	enum wscall_op	 op;
+} call_rows[] = {
+	{ "call: no op", "{\"type\":\"call\",\"call_id\":1}", 0, 0 },
+	{ "call: unknown op", "{\"type\":\"call\",\"op\":\"launch\",\"call_id\":1}", 0, 0 },
+	{ "call: op not a string", "{\"type\":\"call\",\"op\":1,\"call_id\":1}", 0, 0 },
+	{ "call: request", "{\"type\":\"call\",\"op\":\"request\",\"conversation_id\":3,\"kind\":\"video\"}", 1, WSC_REQUEST },
+	{ "call: request one-way", "{\"type\":\"call\",\"op\":\"request\",\"conversation_id\":3,\"kind\":\"video\",\"one_way\":true}", 1, WSC_REQUEST },
+	{ "call: request one_way null", "{\"type\":\"call\",\"op\":\"request\",\"conversation_id\":3,\"kind\":\"audio\",\"one_way\":null}", 1, WSC_REQUEST },
+	{ "call: request one_way a string", "{\"type\":\"call\",\"op\":\"request\",\"conversation_id\":3,\"kind\":\"video\",\"one_way\":\"yes\"}", 0, 0 },
+	{ "call: request without conversation", "{\"type\":\"call\",\"op\":\"request\",\"kind\":\"video\"}", 0, 0 },
+	{ "call: request, unknown kind", "{\"type\":\"call\",\"op\":\"request\",\"conversation_id\":3,\"kind\":\"fax\"}", 0, 0 },
+	{ "call: request, kind missing", "{\"type\":\"call\",\"op\":\"request\",\"conversation_id\":3}", 0, 0 },
+	{ "call: accept", "{\"type\":\"call\",\"op\":\"accept\",\"call_id\":9}", 1, WSC_ACCEPT },
+	{ "call: accept, call_id 0", "{\"type\":\"call\",\"op\":\"accept\",\"call_id\":0}", 0, 0 },
+	{ "call: accept, call_id a string", "{\"type\":\"call\",\"op\":\"accept\",\"call_id\":\"9\"}", 0, 0 },
+	{ "call: accept, call_id over 2^53", "{\"type\":\"call\",\"op\":\"accept\",\"call_id\":9007199254740993}", 0, 0 },
+	{ "call: hangup", "{\"type\":\"call\",\"op\":\"hangup\",\"call_id\":9}", 1, WSC_HANGUP },
+	{ "call: hold", "{\"type\":\"call\",\"op\":\"hold\",\"call_id\":9}", 1, WSC_HOLD },
+	{ "call: unhold", "{\"type\":\"call\",\"op\":\"unhold\",\"call_id\":9}", 1, WSC_UNHOLD },
+	{ "call: screen start", "{\"type\":\"call\",\"op\":\"screen\",\"call_id\":9,\"state\":\"start\"}", 1, WSC_SCREEN },
+	{ "call: screen, bad state", "{\"type\":\"call\",\"op\":\"screen\",\"call_id\":9,\"state\":\"on\"}", 0, 0 },
+	{ "call: record stop", "{\"type\":\"call\",\"op\":\"record\",\"call_id\":9,\"state\":\"stop\"}", 1, WSC_RECORD },
+	{ "call: record, no state", "{\"type\":\"call\",\"op\":\"record\",\"call_id\":9}", 0, 0 },
+	{ "call: monitor whisper", "{\"type\":\"call\",\"op\":\"monitor\",\"call_id\":9,\"mode\":\"whisper\"}", 1, WSC_MONITOR },
+	{ "call: monitor, bad mode", "{\"type\":\"call\",\"op\":\"monitor\",\"call_id\":9,\"mode\":\"spy\"}", 0, 0 },
+	{ "call: offer", "{\"type\":\"call\",\"op\":\"offer\",\"call_id\":9,\"sdp\":\"v=0\\r\\n\"}", 1, WSC_OFFER },
+	{ "call: offer without sdp", "{\"type\":\"call\",\"op\":\"offer\",\"call_id\":9}", 0, 0 },
+	{ "call: offer, sdp a number", "{\"type\":\"call\",\"op\":\"offer\",\"call_id\":9,\"sdp\":5}", 0, 0 },
+	{ "call: offer, not SDP", "{\"type\":\"call\",\"op\":\"offer\",\"call_id\":9,\"sdp\":\"hello\"}", 0, 0 },
+};
+
+static void
+test_call(void)
+{
+	struct wsframe	 f;
+	struct wscall	 c;
+	static const char pre[] = "{\"type\":\"call\",\"op\":\"offer\",\"call_id\":1,\"sdp\":\"v=0";
+	char		*big, name[128];
+	size_t		 i, n, pl;
+	int		 ok;
+
+	for (i = 0; i < sizeof(call_rows) / sizeof(call_rows[0]); i++) {
+		ok = wsframe_parse(&f, call_rows[i].frame, strlen(call_rows[i].frame)) == WSF_OK &&
+		    f.type == WSF_CALL;
+		ok = ok && (wsframe_call(&f, &c) == NULL) == call_rows[i].ok &&
+		    (!call_rows[i].ok || c.op == call_rows[i].op);
+		CHECK(ok, call_rows[i].name);
+		wsframe_free(&f);
+	}
+	/* The SDP limit: 65536 bytes taken, one more refused. */
+	for (n = 65536; n <= 65537; n++) {
+		big = malloc(n + 64);
+		pl = strlen(pre);
+		memcpy(big, pre, pl);
+		memset(big + pl, 'x', n - 3);
+		memcpy(big + pl + n - 3, "\"}", 3);
+		ok = wsframe_parse(&f, big, strlen(big)) == WSF_OK;
+		ok = ok && (wsframe_call(&f, &c) == NULL) == (n == 65536) && (n != 65536 || c.sdp_len == n);
+		(void)snprintf(name, sizeof(name), "call: an SDP of %zu bytes is %s", n,
+		    n == 65536 ? "taken" : "refused");
+		CHECK(ok, name);
+		wsframe_free(&f);
+		free(big);
+	}
+}
+
+static const struct {
+	const char	*name;
+	const char	*sdp;
+	const char	*mids;		/* NULL: refused */
+} mids_rows[] = {
+	{ "mids: audio and video", "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n",
+	    "{\"audio\":\"0\",\"video\":\"1\"}" },
+	{ "mids: LF only, no final newline", "v=0\nm=audio 9 X 111\na=mid:a\nm=video 9 X 96\na=mid:v",
+	    "{\"audio\":\"a\",\"video\":\"v\"}" },
+	{ "mids: screen and an extra voice", "v=0\r\nm=audio 9 X 1\r\na=mid:0\r\nm=video 9 X 1\r\na=mid:1\r\n"
+	    "m=video 9 X 1\r\na=mid:2\r\nm=audio 9 X 1\r\na=mid:3\r\n",
+	    "{\"audio\":\"0\",\"video\":\"1\",\"screen\":\"2\",\"voice\":\"3\"}" },
+	{ "mids: a data channel is skipped", "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:d\r\n"
+	    "m=audio 9 X 1\r\na=mid:0\r\n", "{\"audio\":\"0\"}" },
+	{ "mids: a stopped m-line (port 0) is skipped", "v=0\r\nm=audio 9 X 1\r\na=mid:0\r\nm=video 0 X 1\r\na=mid:1\r\n",
+	    "{\"audio\":\"0\"}" },
+	{ "mids: no m-line", "v=0\r\ns=-\r\n", NULL },
+	{ "mids: an m-line without a mid", "v=0\r\nm=audio 9 X 1\r\nm=video 9 X 1\r\na=mid:1\r\n", NULL },
+	{ "mids: two mids in one m-line", "v=0\r\nm=audio 9 X 1\r\na=mid:0\r\na=mid:1\r\n", NULL },
+	{ "mids: a mid with a quote", "v=0\r\nm=audio 9 X 1\r\na=mid:\"0\r\n", NULL },
+	{ "mids: a mid with a backslash", "v=0\r\nm=audio 9 X 1\r\na=mid:0\\\r\n", NULL },
+	{ "mids: an empty mid", "v=0\r\nm=audio 9 X 1\r\na=mid:\r\n", NULL },
+	{ "mids: three audio m-lines", "v=0\r\nm=audio 9 X 1\r\na=mid:0\r\nm=audio 9 X 1\r\na=mid:1\r\nm=audio 9 X 1\r\na=mid:2\r\n", NULL },
+	{ "mids: nine m-lines", "v=0\r\nm=application 9 X\r\nm=application 9 X\r\nm=application 9 X\r\nm=application 9 X\r\n"
+	    "m=application 9 X\r\nm=application 9 X\r\nm=application 9 X\r\nm=application 9 X\r\nm=audio 9 X 1\r\na=mid:0\r\n", NULL },
+};
+
+static void
+test_mids(void)
+{
+	char	out[WSCALL_MIDS_MAX], mid[80], sdp[256];
+	size_t	i;
+	int	r;
+
+	for (i = 0; i < sizeof(mids_rows) / sizeof(mids_rows[0]); i++) {
+		r = wsframe_sdp_mids(mids_rows[i].sdp, strlen(mids_rows[i].sdp), out, sizeof(out));
+		CHECK(mids_rows[i].mids == NULL ? r == 0 :
+		    r == 1 && strcmp(out, mids_rows[i].mids) == 0, mids_rows[i].name);
+	}
+	/* A 64-character mid fits; 65 does not; the output never overflows. */
+	memset(mid, 'm', 65);
+	mid[64] = '\0';
+	(void)snprintf(sdp, sizeof(sdp), "v=0\r\nm=audio 9 X 1\r\na=mid:%s\r\n", mid);
+	CHECK(wsframe_sdp_mids(sdp, strlen(sdp), out, sizeof(out)) == 1, "mids: 64 characters");
+	mid[64] = 'm';
+	mid[65] = '\0';
+	(void)snprintf(sdp, sizeof(sdp), "v=0\r\nm=audio 9 X 1\r\na=mid:%s\r\n", mid);
+	CHECK(wsframe_sdp_mids(sdp, strlen(sdp), out, sizeof(out)) == 0, "mids: 65 characters refused");
+	(void)snprintf(sdp, sizeof(sdp), "v=0\r\nm=audio 9 X 1\r\na=mid:0\r\n");
+	CHECK(wsframe_sdp_mids(sdp, strlen(sdp), out, 8) == 0, "mids: too small an output is refused");
+}
+
 int
 main(void)
 {
@@ -193,5 +318,7 @@ main(void)
 	test_fields();
 	test_text_length();
 	test_types_and_state();
+	test_call();
+	test_mids();
 	return (check_failed != 0);
 }

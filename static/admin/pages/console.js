@@ -14,6 +14,7 @@ import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, fillCanned, ensureCss, beep, ticker } from '../lib/chatui.js';
 import { followupsSection } from '../lib/followups.js';
 import { Cobrowse, replayButton } from '../lib/cobrowse.js';
+import { ConsoleCall } from '../lib/call.js';
 
 const WAITING_POLL_MS = 5000;
 const TEAM_POLL_MS = 30000;
@@ -72,6 +73,10 @@ export async function render(root, ctx) {
 	// Co-browsing (issue 5): the live view of the customer's page.
 	const cobrowse = new Cobrowse(hub, { announce, customerName: (id) => S.chats.get(id)?.customer });
 	root.append(cobrowse.el);
+	// Calls (issue 4): voice and video with the customer, through the relay.
+	const calls = new ConsoleCall(hub, { announce, me: me.id, customerName: (id) => S.chats.get(id)?.customer,
+	    onChange: (conv) => { if (conv === S.active) drawPaneHeader(); } });
+	root.append(calls.el);
 
 	// ------------------------------------------------------------ state
 	function drawStateSelect() {
@@ -366,7 +371,7 @@ export async function render(root, ctx) {
 		const actions = h('div', { class: 'chathead__actions' });
 		if (c.status === 'open') {
 			if (c.role === 'agent') {
-				actions.append(cobrowse.action(c));
+				actions.append(...calls.action(c), cobrowse.action(c));
 				actions.append(button(t('console.transfer'), { size: 'sm', id: 'chat-transfer', onClick: () => transferDialog(c) }),
 				    button(t('console.invite'), { size: 'sm', id: 'chat-invite', onClick: () => inviteDialog(c) }),
 				    button(t('console.finish'), { size: 'sm', kind: 'danger', id: 'chat-finish', onClick: () => finishChat(c) }));

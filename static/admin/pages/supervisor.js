@@ -11,6 +11,7 @@ import { h, clear, button, icon, pageHeader, toast, openDialog, field, errorBloc
 import { Hub, clientId } from '../lib/hub.js';
 import { renderText, presenceDot, ensureCss, ticker } from '../lib/chatui.js';
 import { replayButton } from '../lib/cobrowse.js';
+import { SupervisorCall } from '../lib/call.js';
 
 export async function render(root, ctx) {
 	ensureCss('/static/admin/console.css');
@@ -23,6 +24,9 @@ export async function render(root, ctx) {
 	const convsHost = h('div', { class: 'card card--flush', id: 'sup-conversations' });
 	const side = h('aside', { class: 'monitor', id: 'monitor', 'aria-label': t('sup.monitor') });
 	const conn = h('span', { class: 'console__conn', id: 'sup-conn' });
+	// Calls (S2): listen, whisper, barge on the monitored chat's call.
+	const supCall = new SupervisorCall(hub, { me: ctx.me.id, announce: (m) => toast(m, 'info'),
+	    onChange: (conv) => { if (S.monitor?.id === conv) drawMonitor(); } });
 	root.append(pageHeader({ title: t('sup.title'), description: t('sup.description'), actions: conn }),
 	    h('div', { class: 'board' },
 		h('div', { class: 'board__main' }, kpis,
@@ -160,7 +164,7 @@ export async function render(root, ctx) {
 			h('p', { class: 'chathead__meta muted' }, [m.agent, m.queue].filter(Boolean).join(' · '))),
 		    button(t('action.close'), { size: 'sm', kind: 'ghost', id: 'monitor-close', onClick: stopMonitor })),
 		h('p', { class: 'monitor__banner', role: 'note' }, m.barged ? t('sup.bargedBanner') : t('sup.silentBanner')),
-		log, form);
+		supCall.controls(m.id), log, form);
 		log.scrollTop = log.scrollHeight;
 	}
 
@@ -193,6 +197,8 @@ export async function render(root, ctx) {
 		side.querySelector('#monitor-title')?.focus?.();
 	}
 	function stopMonitor() {
+		if (S.monitor && supCall.modes.has(S.monitor.id))
+			supCall.set(S.monitor.id, 'leave');
 		if (S.monitor)
 			hub.unsubscribe(S.monitor.id);
 		S.monitor = null;

@@ -1,0 +1,1 @@
+SELECT vb_call_offer($1, $2::bigint, $3::bigint)

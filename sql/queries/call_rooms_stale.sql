@@ -1,0 +1,1 @@
+SELECT room FROM vb_call_rooms_stale($1::text[])
