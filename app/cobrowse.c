@@ -11,8 +11,9 @@
  * The asset proxy, GET /api/cobrowse/proxy?conversation_id=&url=: page
  * assets (style sheets, images, fonts) the agent's browser cannot fetch
  * itself are fetched by the server, on a Kore task thread with libcurl, for
- * an agent in the chat while its session runs, and only from the site's
- * allowed origins (the database checks). No redirects are followed; at most
+ * an agent in the chat while its session runs, or for whoever may replay a
+ * stored session of the chat (0028), and only from the site's allowed
+ * origins (the database checks). No redirects are followed; at most
  * 5 MiB; only style sheets, images and fonts are passed on, inert (nosniff,
  * sandbox CSP). A host name that resolves to a private, loopback or
  * link-local address is refused; only an allowed origin written as an IP

@@ -105,23 +105,32 @@ export class CobrowsePanel {
 		this.post({ type: 'vb-cb', op: 'stop' });
 	}
 
+	// The adviser's name for what they push or do on the page: from their
+	// messages in this chat, else whoever asked to see the page.
+	nameOf(id) {
+		const m = this.history().findLast((x) => x.sender?.kind === 'staff' && x.sender.id === id && x.sender.name);
+		return m ? m.sender.name : this.agent;
+	}
+
 	onFrame(f) {
 		const sharing = this.sharing;
 		if (f.type !== 'cobrowse' && !sharing)
 			return;
 		if (f.type === 'cobrowse_live') {
-			const live = { ...f };
+			const live = { ...f, agent: f.agent || this.nameOf(f.agent_id) };
 			if (live.kind === 'push' && live.file_id)
 				live.url = this.fileUrl(live.file_id);
 			this.post({ type: 'vb-cb', op: 'live', frame: live });
 			return;
 		}
 		if (f.type === 'cobrowse_do') {
-			this.post({ type: 'vb-cb', op: 'do', frame: f });
+			this.post({ type: 'vb-cb', op: 'do', frame: { ...f, agent: f.agent || this.nameOf(f.agent_id) } });
 			return;
 		}
 		switch (f.op) {
 		case 'request':
+			if (f.agent)	// who is asking: named on what they push or do later
+				this.agent = f.agent;
 			if (f.status === 'requested' && f.agent)
 				this.ask(f);
 			break;

@@ -24,6 +24,10 @@ let browser, hostServer, HOST, org, site, ada;
 function hostPage(req, res) {
 	const csp = `default-src 'none'; script-src ${BASE}; connect-src ${BASE}; frame-src ${BASE}; ` +
 	    `style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'`;
+	if (req.url === '/logo.svg') {
+		res.writeHead(200, { 'content-type': 'image/svg+xml' });
+		return res.end('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="#1d4e89"/></svg>');
+	}
 	if (req.url === '/site.css') {
 		res.writeHead(200, { 'content-type': 'text/css' });
 		return res.end('body{font:16px system-ui;margin:2rem}label{display:block;margin:.5rem 0}');
@@ -33,7 +37,7 @@ function hostPage(req, res) {
 		return res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/site.css">
 <script async src="${BASE}/widget/loader.js"></script><title>Northwind Savings</title></head>
-<body><main><h1>Northwind Savings</h1><p>Loans and savings</p>
+<body><main><img id="logo" src="/logo.svg" alt="Northwind" width="40" height="40"><h1>Northwind Savings</h1><p>Loans and savings</p>
 <form><label>Card number <input id="card" name="card" autocomplete="off"></label></form></main>
 <div data-vb-site="${site.site_key}" hidden></div></body></html>`);
 	}
@@ -123,6 +127,9 @@ test('share this page from the widget, push a file, stored session replayed', { 
 	await offer.waitFor();
 	await offer.locator('[data-action="accept"]').click();
 	await a.page.locator('#chat-log .msg--customer', { hasText: 'loan form' }).waitFor();
+	await a.page.locator('#composer-text').fill('Thank you, I have it here.');
+	await a.page.locator('#composer-text').press('Enter');
+	await panel.locator('.row--staff', { hasText: 'I have it here' }).waitFor();
 
 	// A document in the chat's files (the customer's upload).
 	await panel.locator('#vb-file').setInputFiles({ name: 'loan-terms.pdf', mimeType: 'application/pdf', buffer: Buffer.from(PDF) });
@@ -166,7 +173,7 @@ test('share this page from the widget, push a file, stored session replayed', { 
 		return { text: k.textContent, name: link.textContent, href: link.href, target: link.target, rel: link.rel,
 		    x: r.x + r.width / 2, y: r.y + r.height / 2 };
 	});
-	assert.match(card.text, /^Your adviser sent you:loan-terms\.pdf/);
+	assert.match(card.text, /^Ada Lovelace sent you:loan-terms\.pdf/, 'named after the adviser\'s messages');
 	assert.equal(card.name, 'loan-terms.pdf');
 	assert.match(card.href, new RegExp(`^${BASE}/api/files/${fileId}\\?token=`));
 	assert.equal(card.target, '_blank');
@@ -214,6 +221,10 @@ test('share this page from the widget, push a file, stored session replayed', { 
 	await replayed.locator('h1', { hasText: 'Northwind Savings' }).waitFor({ timeout: 20000 });
 	await until(async () => await replayed.locator('#card').evaluate((e) => e.value).catch(() => '') === MASK,
 	    'the masked field in the replay', 20000);
+	// The page's image, fetched through the asset proxy for the replay.
+	await until(async () => await replayed.locator('#logo').evaluate((e, c) => e.complete && e.naturalWidth === 40 &&
+	    e.getAttribute('src').startsWith(`/api/cobrowse/proxy?conversation_id=${c}&`), conv).catch(() => false),
+	    'the image in the replay', 20000);
 	await axeCheck(a.page, 'the replay dialog');
 	await shot(a.page, 'cobrowse2-replay');
 	assert.equal(sql(`SELECT count(*) FROM audit_log WHERE action = 'cobrowse.replay' AND object_id = '${conv}'`), '1');

@@ -183,6 +183,18 @@ test('stored sessions: off by default, a per-site audited setting, replay with p
 	assert.equal((await sup.client.get('/api/cobrowse/sessions/999999999/recording')).status, 404);
 	assert.equal((await sup.client.get('/api/cobrowse/sessions/abc/recording')).status, 404);
 	assert.equal(audits(tenant, 'cobrowse.replay', c2.conv), 2);
+	// The replay's assets: the proxy serves a stored session's chat to those
+	// who may replay it (past the permission, a foreign origin is what stops
+	// it here), not to others, and not a chat with nothing stored.
+	const proxy = async (who, conv) => {
+		const x = await who.client.get(`/api/cobrowse/proxy?conversation_id=${conv}&url=${encodeURIComponent('http://elsewhere.test/logo.png')}`);
+		return `${x.status} ${x.json?.error?.code}`;
+	};
+	assert.equal(await proxy(ada, c2.conv), '403 origin_not_allowed');
+	assert.equal(await proxy(sup, c2.conv), '403 origin_not_allowed');
+	assert.equal(await proxy(ben, c2.conv), '403 forbidden');
+	assert.equal(await proxy(ada, c1.conv), '409 no_cobrowse');
+	assert.equal(await proxy(ben, c1.conv), '403 forbidden');
 
 	// A connection that goes away flushes what it held.
 	const c3 = await customer(site);

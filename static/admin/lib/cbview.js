@@ -183,6 +183,11 @@ window.addEventListener('message', (e) => {
 		stage.replaceChildren();
 		waitEl.remove();
 		glass.hidden = true;
+		// Its assets through the proxy, as live (the server lets those who
+		// may replay the session fetch them).
+		conv = Number(m.conversation_id) || conv;
+		for (const ev of m.events)
+			rewrite(ev);
 		const meta = m.events.find((ev) => ev.type === 4 && ev.data?.width);
 		if (meta)
 			size = { width: meta.data.width, height: meta.data.height };

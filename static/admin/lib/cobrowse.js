@@ -232,7 +232,7 @@ export function replayButton(f) {
 		return null;
 	return button(t('cobrowse.replay'), { size: 'sm', kind: 'secondary', iconName: 'play',
 	    attrs: { 'data-action': 'cobrowse-replay', 'data-session': String(cb.session_id) },
-	    onClick: () => openReplay(cb.session_id) });
+	    onClick: () => openReplay(cb.session_id, f.conversation_id) });
 }
 
 // The stored lines "<batch> <part> <parts>\t<data>" into rrweb events, batch by batch.
@@ -262,14 +262,14 @@ export function storedEvents(text) {
 	return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
-export async function openReplay(sessionId) {
+export async function openReplay(sessionId, conversationId) {
 	const status = h('p', { class: 'cobrowse__status muted', role: 'status', id: 'cobrowse-replay-status' }, t('cobrowse.replayLoading'));
 	const view = h('iframe', { class: 'cobrowse__view cobrowse__view--replay', id: 'cobrowse-replay-view',
 	    title: t('cobrowse.replayView'), src: '/console/cobrowse-view' });
 	let ready = false, events = null;
 	const send = () => {
 		if (ready && events)
-			view.contentWindow.postMessage({ type: 'replay', events }, location.origin);
+			view.contentWindow.postMessage({ type: 'replay', events, conversation_id: conversationId }, location.origin);
 	};
 	const onMessage = (e) => {
 		if (e.source === view.contentWindow && e.origin === location.origin && e.data?.type === 'ready') {
