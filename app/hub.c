@@ -937,11 +937,35 @@ hub_rt_end(int64_t tenant)
 	return (0);
 }
 
+static void
+hub_positions_done(struct db_job *j, void *arg)
+{
+	if (j->failed)
+		vb_log(LOG_NOTICE, "acd positions: %s", j->errmsg);
+	else if (db_rows(j, 0) > 0)
+		hub_board((int64_t)(intptr_t)arg);
+	hub_positions(j, 0);
+	db_job_free(j);
+}
+
 /*
- * Offers made by a routing pass go to each agent's own channel; then the
- * positions that changed go to the customers. Both run in the routing job:
- * positions are read after the offers were made.
+ * The positions that changed go to the customers, in a job of their own
+ * after the pass committed (0029): computing them takes no routing lock, so
+ * the next pass never waits for them.
  */
+static void
+hub_positions_submit(int64_t tenant)
+{
+	struct db_job	*j;
+
+	j = db_job_new();
+	db_job_tenant(j, tenant, 0, "acd", "");
+	db_add(j, Q_ACD_POSITIONS, 0);
+	if (!db_submit(j, hub_positions_done, (void *)(intptr_t)tenant))
+		db_job_free(j);
+}
+
+/* Offers made by a routing pass go to each agent's own channel. */
 static void
 hub_route_done(struct db_job *j, void *arg)
 {
@@ -949,11 +973,13 @@ hub_route_done(struct db_job *j, void *arg)
 	int	i, n;
 	int64_t	tenant = (int64_t)(intptr_t)arg;
 
-	hub_positions(j, 1);
 	if (j->failed)
 		vb_log(LOG_NOTICE, "acd route: %s", j->errmsg);
-	else if (db_rows(j, 0) > 0 || db_rows(j, 1) > 0)
-		hub_board((int64_t)(intptr_t)arg);
+	else {
+		hub_positions_submit(tenant);
+		if (db_rows(j, 0) > 0)
+			hub_board(tenant);
+	}
 	for (i = 0; !j->failed && i < db_rows(j, 0); i++) {
 		n = snprintf(buf, sizeof(buf), "{\"type\":\"offer\",\"conversation_id\":%s,"
 		    "\"expires_at\":\"%s\"}", db_value(j, 0, i, 0), db_value(j, 0, i, 2));
@@ -980,7 +1006,6 @@ hub_route_submit(int64_t tenant)
 	j = db_job_new();
 	db_job_tenant(j, tenant, 0, "acd", "");
 	db_add(j, Q_ACD_ROUTE, 0);
-	db_add(j, Q_ACD_POSITIONS, 0);
 	if (!db_submit(j, hub_route_done, (void *)(intptr_t)tenant)) {
 		db_job_free(j);
 		/* Not queued (database down): the next event or tick retries. */

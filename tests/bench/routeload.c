@@ -1,8 +1,9 @@
 /*
  * Routing decisions per second (make bench): R routers, each on its own
  * PostgreSQL session, do what the hub does (app/hub.c): a routing pass
- * (vb_acd_route() and vb_acd_positions() in one transaction under the
- * tenant). Every offer it made is accepted by the offered agent
+ * (vb_acd_route() in a transaction under the tenant), then the positions
+ * (vb_acd_positions() in a transaction of its own, as the hub does since
+ * 0029). Every offer it made is accepted by the offered agent
  * (vb_acd_accept_msg() under that agent) on one of A accepting sessions, as
  * the agents' consoles do in parallel through the server's database pools;
  * an accept is a routing event, so a router passes again as soon as one has
@@ -144,8 +145,9 @@ router(void *arg)
 		pthread_mutex_unlock(&lk);
 		(void)snprintf(q, sizeof(q), "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), "
 		    "set_config('vb.user_id', '', true); "
-		    "SELECT conversation_id, user_id FROM vb_acd_route(); "
-		    "SELECT count(*) FROM vb_acd_positions(); COMMIT", tenant);
+		    "SELECT conversation_id, user_id FROM vb_acd_route(); COMMIT; "
+		    "BEGIN; SELECT set_config('vb.tenant_id', '%lld', true), set_config('vb.user_id', '', true); "
+		    "SELECT count(*) FROM vb_acd_positions(); COMMIT", tenant, tenant);
 		t = now_s();
 		ok = run(pg, q, 2, &res);
 		atomic_fetch_add(&pass_us, (long)((now_s() - t) * 1e6));

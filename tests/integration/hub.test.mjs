@@ -447,5 +447,9 @@ test('waiting customers hear their place in the queue as it moves (W5)', async (
 	agent.sendJson({ type: 'state', state: 'ready' });
 	assert.equal((await agent.next((f) => f.type === 'offer')).conversation_id, one.s.conversation_id);
 	assert.equal((await two.ws.next((f) => f.type === 'queue')).position, 1);
+	// Positions are kept apart from the contacts (0029): the offered one has
+	// left the table, the waiting one is at 1.
+	assert.equal(sql(`SELECT string_agg(conversation_id || ':' || position, ',') FROM queue_positions
+	    WHERE conversation_id IN (${one.s.conversation_id}, ${two.s.conversation_id})`), `${two.s.conversation_id}:1`);
 	for (const x of [one.ws, two.ws, agent]) x.close();
 });
