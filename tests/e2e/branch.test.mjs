@@ -161,6 +161,8 @@ test('done when: CAPTCHA, subject, queue place, offer, chat and file, whisper an
 	await s.page.locator('#whisper-text').fill('Check the travel notice on the card first.');
 	await s.page.locator('#whisper-send').click();
 	await a.page.locator('#chat-log .msg--whisper', { hasText: 'travel notice' }).waitFor();
+	// Only what is meant to be there: no call, no call controls, no stray text.
+	assert.deepEqual(await s.page.locator('#monitor').evaluate((e) => [...e.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent)), []);
 	await screenshot(s.page, 'branch-supervisor');
 	await s.page.locator('#barge').click();
 	await frame.locator('.row', { hasText: 'Sam Supervisor (supervisor) joined the chat' }).waitFor();

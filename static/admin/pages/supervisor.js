@@ -164,7 +164,7 @@ export async function render(root, ctx) {
 			h('p', { class: 'chathead__meta muted' }, [m.agent, m.queue].filter(Boolean).join(' · '))),
 		    button(t('action.close'), { size: 'sm', kind: 'ghost', id: 'monitor-close', onClick: stopMonitor })),
 		h('p', { class: 'monitor__banner', role: 'note' }, m.barged ? t('sup.bargedBanner') : t('sup.silentBanner')),
-		supCall.controls(m.id), log, form);
+		supCall.controls(m.id) ?? '', log, form);
 		log.scrollTop = log.scrollHeight;
 	}
 
