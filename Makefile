@@ -96,6 +96,13 @@ $(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/sr
 	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/mediaload.c \
 	    modules/media/sec.c modules/media/srtpossl.c modules/media/stun.c -lssl -lcrypto -lsrtp2 -ljansson -lz -lcurl
 
+# SRTP per packet, NSS against our OpenSSL primitives (tests/bench/srtpbench.c).
+$(BUILD)/srtpbench: tests/bench/srtpbench.c modules/media/srtpossl.c modules/media/srtpossl.h
+	@mkdir -p $(BUILD)
+	@echo "  CC  $@"
+	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/srtpbench.c \
+	    modules/media/srtpossl.c -lcrypto -lsrtp2
+
 # Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
 # must happen after deps has installed Kore (struct layouts depend on them).
 run: deps
