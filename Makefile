@@ -36,7 +36,8 @@ QUERIES	= $(wildcard sql/queries/*.sql)
 MEDIA_SRC = modules/media/main.c modules/media/media.c modules/media/net.c \
 	  modules/media/peer.c modules/media/room.c modules/media/ctl.c \
 	  modules/media/stun.c modules/media/sdp.c modules/media/rtp.c \
-	  modules/media/rtcp.c modules/media/sec.c modules/media/dtls.c \
+	  modules/media/rtcp.c modules/media/sec.c modules/media/srtpossl.c \
+	  modules/media/dtls.c \
 	  modules/media/mrec.c $(REC_SRC)
 MEDIA_OBJ = $(MEDIA_SRC:modules/media/%.c=$(BUILD)/media/%.o)
 MEDIA_LIBS = -lssl -lcrypto -lsrtp2 -ljansson -lz $(REC_LIBS)
@@ -89,11 +90,18 @@ $(BUILD)/vb-media: $(MEDIA_OBJ)
 	@$(CC) $(LDFLAGS) -o $@ $(MEDIA_OBJ) $(MEDIA_LIBS)
 
 # The relay's load generator (tests/bench/mediaload.c): real ICE, DTLS, SRTP.
-$(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/stun.c $(wildcard modules/media/*.h)
+$(BUILD)/mediaload: tests/bench/mediaload.c modules/media/sec.c modules/media/srtpossl.c modules/media/stun.c $(wildcard modules/media/*.h)
 	@mkdir -p $(BUILD)
 	@echo "  CC  $@"
 	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/mediaload.c \
-	    modules/media/sec.c modules/media/stun.c -lssl -lcrypto -lsrtp2 -ljansson -lz -lcurl
+	    modules/media/sec.c modules/media/srtpossl.c modules/media/stun.c -lssl -lcrypto -lsrtp2 -ljansson -lz -lcurl
+
+# SRTP per packet, NSS against our OpenSSL primitives (tests/bench/srtpbench.c).
+$(BUILD)/srtpbench: tests/bench/srtpbench.c modules/media/srtpossl.c modules/media/srtpossl.h
+	@mkdir -p $(BUILD)
+	@echo "  CC  $@"
+	@$(CC) -std=gnu11 -O2 -g $(WARN) -Imodules/media -o $@ tests/bench/srtpbench.c \
+	    modules/media/srtpossl.c -lcrypto -lsrtp2
 
 # Sub-makes: Kore's feature flags are read when the Makefile is parsed, which
 # must happen after deps has installed Kore (struct layouts depend on them).

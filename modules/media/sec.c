@@ -1,20 +1,33 @@
 /*
- * libsrtp2 glue. Outbound sessions allow repeated transmission of an
+ * libsrtp2 glue. The primitives are ours on OpenSSL (srtpossl.c), swapped
+ * into libsrtp2's crypto kernel at start. Outbound sessions allow repeated transmission of an
  * index (NACK answers resend the same packet); inbound sessions keep the
  * replay window, so a replayed datagram is dropped by libsrtp.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <srtp2/srtp.h>
 
 #include "sec.h"
+#include "srtpossl.h"
 
 #define SEC_WINDOW	1024
 
 int
 sec_init(void)
 {
-	return (srtp_init() == srtp_err_status_ok ? 0 : -1);
+	const char	*err;
+
+	if (srtp_init() != srtp_err_status_ok) {
+		fprintf(stderr, "srtp_init failed\n");
+		return (-1);
+	}
+	if (srtpossl_register(&err) == -1) {
+		fprintf(stderr, "srtp on openssl: %s refused\n", err);
+		return (-1);
+	}
+	return (0);
 }
 
 size_t

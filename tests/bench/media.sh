@@ -17,7 +17,8 @@
 # and out per call as a relayed two-party call. Janus runs a thread per
 # handle by default; JANUS_EVENT_LOOPS=N makes it share N loops instead.
 #
-# Prints "name: value unit" lines: per step media_step_N_* / janus_step_N_*,
+# Prints "name: value unit" lines: first srtp_* (tests/bench/srtpbench.c,
+# SRTP per packet, NSS against our OpenSSL types), per step media_step_N_* / janus_step_N_*,
 # then the full figures of the largest passing step, calls per core and
 # the ratio.
 set -euo pipefail
@@ -27,7 +28,7 @@ BUILD=${BUILD:-$ROOT/build}
 SECS=${MEDIA_SECONDS:-10}
 STEPS=${MEDIA_STEPS:-"100 150 200 250 300 350 400 500 600 800"}
 JSTEPS=${JANUS_STEPS:-"25 50 75 100 125 150 200 250 300 400 500"}
-[ "$BUILD" = "$ROOT/build" ] && make -s build/vb-media build/mediaload >/dev/null
+[ "$BUILD" = "$ROOT/build" ] && make -s build/vb-media build/mediaload build/srtpbench >/dev/null
 W=$(mktemp -d /tmp/vbmediabench.XXXXXX)
 SRV_PID=
 stop_server() {
@@ -221,6 +222,8 @@ run_steps() {	# PREFIX STEPS
 }
 
 echo "media_machine: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# SRTP alone, per packet: Debian's NSS types against ours (srtpossl.c).
+"${SRV[@]}" "$BUILD/srtpbench"
 run_steps media "$STEPS"
 OURS=$BEST
 OURS_CPU=$( [ "$OURS" -gt 0 ] && val media_cpu_per_call "$W/media.best" || echo 0)
