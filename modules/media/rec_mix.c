@@ -485,8 +485,13 @@ rec_mix_close(struct rec_mix *m, struct rec_info *info)
 		total = m->encoded;
 	while (m->encoded < total)
 		rec_mix_encode(m);
-	if (m->encoded > 0)
-		rec_mix_encode(m);	/* flushes the encoder's lookahead */
+	/*
+	 * The encoder's lookahead (pre-skip) delays its output: one more
+	 * frame only if the end is not out yet, so the end trimming stays
+	 * within the last packet (RFC 7845 4.4; players warn about more).
+	 */
+	if (m->encoded > 0 && m->encoded < total + (int64_t)m->ogg.preskip)
+		rec_mix_encode(m);
 	rec_ogg_finish(&m->ogg, total + m->ogg.preskip);
 	info->duration_ms = (uint64_t)total / 48;
 	for (i = 0; i < 2; i++) {
