@@ -75,19 +75,30 @@ check() {	# TENANT
 	    [ "$bad" = 0 ]
 }
 
-# CPU seconds the PostgreSQL cluster has used: the postmaster, its live
-# children, and those already reaped (cutime/cstime). Empty when the
-# database is not the embedded one under $VB_VAR.
-pg_cpu() {
-	local pm f t=0 hz
-	f=$VB_VAR/pg/postmaster.pid
-	[ -r "$f" ] || return 0
-	pm=$(head -1 "$f")
+# CPU seconds a process and its children have used: the process, its live
+# children, and those already reaped (cutime/cstime).
+tree_cpu() {	# PID
+	local t=0 hz
 	hz=$(getconf CLK_TCK)
-	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
-		t=$(( t + $(awk '{print $14 + $15 + ($1 == '"$pm"' ? $16 + $17 : 0)}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+	for p in "$1" $(ps -o pid= --ppid "$1"); do
+		t=$(( t + $(awk '{print $14 + $15 + ($1 == '"$1"' ? $16 + $17 : 0)}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
 	done
 	awk -v t="$t" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
+}
+
+# The PostgreSQL cluster's CPU seconds. Empty when the database is not the
+# embedded one under $VB_VAR.
+pg_cpu() {
+	local f=$VB_VAR/pg/postmaster.pid
+	[ -r "$f" ] || return 0
+	tree_cpu "$(head -1 "$f")"
+}
+
+# Kore's (main process and workers). Empty when it is not the bench's own.
+kore_cpu() {
+	local pid
+	pid=$(pgrep -f "kore -c $VB_VAR/kore.conf" | head -1) || return 0
+	[ -n "$pid" ] && tree_cpu "$pid"
 }
 
 for routers in 1 2; do
@@ -143,9 +154,19 @@ WITH tok AS MATERIALIZED (
 )
 SELECT token FROM tok;
 SQL
+pg0=$(pg_cpu) k0=$(kore_cpu)
 out=$(ROUTE_URL=$VB_PUBLIC_URL ROUTE_SESSIONS=$W/sessions ROUTE_CONTACTS=$N node tests/bench/route_e2e.mjs) ||
 	{ echo "$out"; echo "vb: end-to-end routing bench failed" >&2; exit 1; }
+pg1=$(pg_cpu) k1=$(kore_cpu)
 echo "$out" | sed "1s|\$| (through the server: $(wc -l < "$W/sessions") agents on WebSockets, contacts=$N capacity=$C)|"
+# The server's CPU per decision (Kore and PostgreSQL, not the load
+# generator, which shares the two cores): what the server alone can carry.
+if [ -n "$pg0" ] && [ -n "$k0" ] && [ -n "$pg1" ] && [ -n "$k1" ]; then
+	awk -v p0="$pg0" -v p1="$pg1" -v k0="$k0" -v k1="$k1" -v n="$N" 'BEGIN {
+		printf "routing_e2e_postgres_cpu_per_decision: %.0f us\n", (p1 - p0) * 1e6 / n
+		printf "routing_e2e_kore_cpu_per_decision: %.0f us\n", (k1 - k0) * 1e6 / n
+		printf "routing_e2e_server_decisions_per_core_second: %.0f /s\n", n / (p1 - p0 + k1 - k0) }'
+fi
 if check "$t"; then
 	echo "routing_e2e_no_double_assignment: ok"
 else

@@ -15,7 +15,7 @@ const tokens = readFileSync(process.env.ROUTE_SESSIONS, 'utf8').split('\n').filt
 const contacts = Number(process.env.ROUTE_CONTACTS);
 const DEADLINE_MS = 120000;
 
-let accepted = 0, offers = 0, gone = 0, errors = 0, t0 = 0;
+let accepted = 0, offers = 0, gone = 0, errors = 0, t0 = 0, cpu0;
 const taken = new Set();
 let doubles = 0;
 const lat = [];		// offer → accepted, ms
@@ -71,6 +71,8 @@ function done() {
 	console.log(`routing_e2e_offers_gone: ${gone}`);
 	console.log(`routing_e2e_errors: ${errors}`);
 	console.log(`routing_e2e_double_assignments: ${doubles}`);
+	const cpu = process.cpuUsage(cpu0);
+	console.log(`routing_e2e_client_cpu_per_decision: ${((cpu.user + cpu.system) / accepted).toFixed(0)} us`);
 	for (const ws of socks)
 		ws.close();
 	process.exit(errors || doubles ? 1 : 0);
@@ -83,5 +85,6 @@ setTimeout(() => {
 	process.exit(1);
 }, DEADLINE_MS).unref();
 t0 = performance.now();
+cpu0 = process.cpuUsage();
 for (const ws of socks)
 	ws.send(JSON.stringify({ type: 'state', state: 'ready' }));
