@@ -96,9 +96,9 @@ pg_cpu() {
 
 # Kore's (main process and workers). Empty when it is not the bench's own.
 kore_cpu() {
-	local pid
-	pid=$(pgrep -f "kore -c $VB_VAR/kore.conf" | head -1) || return 0
-	[ -n "$pid" ] && tree_cpu "$pid"
+	local f=$VB_VAR/run/kore.pid
+	[ -r "$f" ] || return 0
+	tree_cpu "$(head -1 "$f")"
 }
 
 for routers in 1 2; do
@@ -154,6 +154,11 @@ WITH tok AS MATERIALIZED (
 )
 SELECT token FROM tok;
 SQL
+# ROUTE_PROFILE=1 (with VB_PG_OPTS='-c shared_preload_libraries=pg_stat_statements
+# -c pg_stat_statements.track=all'): the statements that took the time.
+if [ -n "${ROUTE_PROFILE:-}" ]; then
+	q -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' >/dev/null
+fi
 pg0=$(pg_cpu) k0=$(kore_cpu)
 out=$(ROUTE_URL=$VB_PUBLIC_URL ROUTE_SESSIONS=$W/sessions ROUTE_CONTACTS=$N node tests/bench/route_e2e.mjs) ||
 	{ echo "$out"; echo "vb: end-to-end routing bench failed" >&2; exit 1; }
@@ -166,6 +171,12 @@ if [ -n "$pg0" ] && [ -n "$k0" ] && [ -n "$pg1" ] && [ -n "$k1" ]; then
 		printf "routing_e2e_postgres_cpu_per_decision: %.0f us\n", (p1 - p0) * 1e6 / n
 		printf "routing_e2e_kore_cpu_per_decision: %.0f us\n", (k1 - k0) * 1e6 / n
 		printf "routing_e2e_server_decisions_per_core_second: %.0f /s\n", n / (p1 - p0 + k1 - k0) }'
+fi
+if [ -n "${ROUTE_PROFILE:-}" ]; then
+	cp "$VB_VAR/log/postgres.log" "${TMPDIR:-/tmp}/route-postgres.log" 2>/dev/null || true
+	q -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,
+	    round((total_exec_time / calls * 1000)::numeric) AS us_each, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+	    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" >&2
 fi
 if check "$t"; then
 	echo "routing_e2e_no_double_assignment: ok"

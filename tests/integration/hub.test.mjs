@@ -447,9 +447,17 @@ test('waiting customers hear their place in the queue as it moves (W5)', async (
 	agent.sendJson({ type: 'state', state: 'ready' });
 	assert.equal((await agent.next((f) => f.type === 'offer')).conversation_id, one.s.conversation_id);
 	assert.equal((await two.ws.next((f) => f.type === 'queue')).position, 1);
-	// Positions are kept apart from the contacts (0029): the offered one has
-	// left the table, the waiting one is at 1.
-	assert.equal(sql(`SELECT string_agg(conversation_id || ':' || position, ',') FROM queue_positions
-	    WHERE conversation_id IN (${one.s.conversation_id}, ${two.s.conversation_id})`), `${two.s.conversation_id}:1`);
+	// The last told order is kept per queue (0030): the offered one has
+	// left it, the waiting one is first.
+	assert.equal(sql(`SELECT array_to_string(ids, ',') FROM queue_order WHERE queue_id = ${q}`),
+	    `${two.s.conversation_id}`);
+	// Declined, the first comes back to the queue (the second is offered
+	// to the agent instead) and is told its place again.
+	agent.sendJson({ type: 'decline', conversation_id: one.s.conversation_id });
+	await agent.next((f) => f.type === 'declined');
+	assert.equal((await agent.next((f) => f.type === 'offer')).conversation_id, two.s.conversation_id);
+	assert.equal((await one.ws.next((f) => f.type === 'queue')).position, 1);
+	assert.equal(sql(`SELECT array_to_string(ids, ',') FROM queue_order WHERE queue_id = ${q}`),
+	    `${one.s.conversation_id}`);
 	for (const x of [one.ws, two.ws, agent]) x.close();
 });
