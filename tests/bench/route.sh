@@ -111,6 +111,9 @@ for routers in 1 2; do
 	sed -n 's/^\(routing_[a-z_]*\): \(.*\)/\1_routers_'"$routers"': \2/p' <<<"$out" | grep -v per_second
 	# CPU per decision, server and load generator together: what the two
 	# cores can carry, whatever else the machine was doing.
+	# The load generator's backends have exited: once reaped, their CPU is
+	# in the postmaster's cutime (read too early, it is nowhere).
+	sleep 0.5
 	cpu1=$(pg_cpu)
 	if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
 		client=$(sed -n 's/^routing_client_cpu_seconds: \([0-9.]*\).*/\1/p' <<<"$out")
