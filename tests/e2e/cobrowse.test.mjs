@@ -216,6 +216,9 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	// Ada draws: the stroke shows on the customer's page.
 	step("Ada draws: the stroke shows on the customer's page.");
 	await a.page.locator('#cobrowse-draw').click();
+	// The mode reaches the view by postMessage, which Chromium may run after
+	// input that follows at once (input goes first): wait until it is there.
+	await view.locator('#glass[data-mode="draw"]').waitFor();
 	await a.page.mouse.move(box.x + 60, box.y + 60);
 	await a.page.mouse.down();
 	await a.page.mouse.move(box.x + 200, box.y + 90, { steps: 6 });
@@ -255,6 +258,7 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	});
 	await panel.locator('#vb-cb-yes').click();
 	await a.page.locator('#cobrowse-control').click();
+	await view.locator('#glass[data-mode="control"]').waitFor();
 	// Click "Show balance" in the agent's view: the customer's button is clicked.
 	step('Click "Show balance" in the agent\'s view: the customer\'s');
 	const b = await replay.locator('#balance').boundingBox();
