@@ -995,6 +995,7 @@ export default {
 	'cobrowse.controlOn': 'You have control: click an element to click it, or a field that is not hidden to fill it in. The customer sees every action.',
 	'cobrowse.live': 'Live. The customer sees your pointer and clicks; hidden fields show as dots.',
 	'cobrowse.stop': 'Stop',
+	'cobrowse.hide': 'Hide page',
 	'cobrowse.close': 'Close',
 	'cobrowse.ended': 'Co-browsing has ended.',
 	'cobrowse.tooLarge': 'The customer\u2019s page is larger than this site allows to share ({size} MB).',

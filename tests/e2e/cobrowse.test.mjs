@@ -200,6 +200,30 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	await until(async () => await replay.locator('h1 img').evaluate((e) => e.complete && e.naturalWidth === 1 &&
 	    e.getAttribute('src').startsWith('/api/cobrowse/proxy?')), 'the proxied image in the view');
 	await shot(a.page, 'cobrowse-agent-view');
+	// Docked beside the chat (1400 px wide): Ada writes while she guides,
+	// nothing covers the composer; "Hide page" gives the lists back and
+	// "Show page" brings the view again, the session running all along.
+	step('Ada writes beside the view; hides and shows the page.');
+	const covered = await a.page.evaluate(() => {
+		const r = document.getElementById('composer-text').getBoundingClientRect();
+		return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.id;
+	});
+	assert.equal(covered, 'composer-text', 'the composer is not under the view');
+	// The chat says what is shared: the page (a screen is shared in calls).
+	await a.page.locator('#chat-log', { hasText: "Ada Lovelace asked to see the customer's page" }).waitFor();
+	await a.page.locator('#chat-log', { hasText: 'The customer is sharing their page' }).waitFor();
+	await a.page.locator('#composer-text').fill('Look at the Reference field.');
+	await a.page.locator('#composer-text').press('Enter');
+	await panel.locator('[role="log"]', { hasText: 'Look at the Reference field.' }).waitFor();
+	await a.page.locator('#cobrowse-hide').click();
+	await a.page.locator('#cobrowse').waitFor({ state: 'hidden' });
+	await a.page.locator('#my-chats').waitFor();
+	assert.equal(await a.page.locator('#chat-cobrowse').textContent(), 'Show page');
+	await a.page.locator('#chat-cobrowse').click();
+	await a.page.locator('#cobrowse:not([hidden])').waitFor();
+	assert.equal(await a.page.locator('#my-chats').isVisible(), false, 'the lists make room for the view');
+	await axeCheck(a.page, 'the console with the page docked beside the chat');
+	await replay.locator('h1', { hasText: 'Northwind Savings' }).waitFor();
 
 	// Ada points: the customer sees the highlight.
 	step('Ada points: the customer sees the highlight.');

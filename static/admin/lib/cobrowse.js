@@ -9,14 +9,18 @@
 // the chat, remote control (asked for; the customer grants it explicitly;
 // then clicks and fills in fields that are not hidden) and stop.
 // Page data arrives as cobrowse_data parts, put together here by batch id.
+// On a wide screen the panel takes the place of the lists and the customer
+// details next to the chat (console.css), so the agent can write while
+// guiding; "Hide page" gives them back without ending the session.
 
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { h, clear, button, openDialog, field, toast } from './ui.js';
 
 export class Cobrowse {
-	constructor(hub, { announce, customerName }) {
+	constructor(hub, { announce, customerName, onToggle }) {
 		this.hub = hub;
+		this.onToggle = onToggle || (() => {});
 		this.announce = announce;
 		this.customerName = customerName;
 		this.sessions = new Map();	// conv → {status, control, agent}
@@ -131,15 +135,23 @@ export class Cobrowse {
 			this.mode = 'pointer';
 			clear(this.el);
 			this.tools = h('div', { class: 'cobrowse__tools', role: 'toolbar', 'aria-label': t('cobrowse.tools') });
+			this.ends = h('div', { class: 'cobrowse__ends' });
 			this.statusEl = h('p', { class: 'cobrowse__status muted', role: 'status', id: 'cobrowse-status' });
 			this.view = h('iframe', { class: 'cobrowse__view', id: 'cobrowse-view', title: t('cobrowse.viewTitle'),
 			    src: '/console/cobrowse-view' });
 			this.el.append(h('header', { class: 'cobrowse__head' },
 			    h('h2', { class: 'cobrowse__title', id: 'cobrowse-title' }, t('cobrowse.title', { name: this.customerName(conv) || '' })),
-			    this.tools), this.statusEl, this.view);
+			    this.ends, this.tools), this.statusEl, this.view);
 		}
-		this.el.hidden = false;
+		this.show(true);
 		this.drawTools();
+	}
+
+	show(on) {
+		if (this.el.hidden !== on)
+			return;
+		this.el.hidden = !on;
+		this.onToggle(this.conv, on);
 	}
 
 	status(text) {
@@ -160,6 +172,7 @@ export class Cobrowse {
 		const tool = (id, mode, label) => button(label, { size: 'sm', id, attrs: { 'aria-pressed': String(this.mode === mode) },
 		    onClick: () => this.setMode(mode) });
 		clear(this.tools);
+		clear(this.ends);
 		this.tools.append(tool('cobrowse-pointer', 'pointer', t('cobrowse.pointer')),
 		    tool('cobrowse-draw', 'draw', t('cobrowse.draw')),
 		    button(t('cobrowse.clear'), { size: 'sm', id: 'cobrowse-clear',
@@ -171,12 +184,14 @@ export class Cobrowse {
 			this.tools.append(button(s.control === 'requested' ? t('cobrowse.controlAsked') : t('cobrowse.askControl'), {
 			    size: 'sm', id: 'cobrowse-ask-control', attrs: { disabled: s.control === 'requested' || undefined },
 			    onClick: () => this.hub.send({ type: 'cobrowse', op: 'control_request', conversation_id: conv }) }));
-		this.tools.append(button(s.status === 'active' ? t('cobrowse.stop') : t('cobrowse.close'), { size: 'sm', kind: 'danger', id: 'cobrowse-stop',
+		if (s.status === 'active')
+			this.ends.append(button(t('cobrowse.hide'), { size: 'sm', id: 'cobrowse-hide', onClick: () => this.show(false) }));
+		this.ends.append(button(s.status === 'active' ? t('cobrowse.stop') : t('cobrowse.close'), { size: 'sm', kind: 'danger', id: 'cobrowse-stop',
 		    onClick: () => {
 			if (s.status === 'active')
 				this.hub.send({ type: 'cobrowse', op: 'stop', conversation_id: conv });
 			else
-				this.el.hidden = true;
+				this.show(false);
 		    } }));
 		if (this.mode === 'control' && s.control !== 'granted')
 			this.setMode('pointer');

@@ -71,8 +71,10 @@ export async function render(root, ctx) {
 		setTimeout(() => { live.textContent = msg; }, 30);
 	};
 	// Co-browsing (issue 5): the live view of the customer's page.
-	const cobrowse = new Cobrowse(hub, { announce, customerName: (id) => S.chats.get(id)?.customer });
-	root.append(cobrowse.el);
+	const cobrowse = new Cobrowse(hub, { announce, customerName: (id) => S.chats.get(id)?.customer,
+	    onToggle: (conv) => { if (conv === S.active) drawPaneHeader(); } });
+	// In the grid: docked beside the chat on wide screens (console.css).
+	root.querySelector('.console').append(cobrowse.el);
 	// Calls (issue 4): voice and video with the customer, through the relay.
 	const calls = new ConsoleCall(hub, { announce, me: me.id, customerName: (id) => S.chats.get(id)?.customer,
 	    onChange: (conv) => { if (conv === S.active) drawPaneHeader(); } });
