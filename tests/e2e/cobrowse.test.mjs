@@ -223,6 +223,15 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 	await a.page.locator('#cobrowse:not([hidden])').waitFor();
 	assert.equal(await a.page.locator('#my-chats').isVisible(), false, 'the lists make room for the view');
 	await axeCheck(a.page, 'the console with the page docked beside the chat');
+	// A common laptop: the view still beside the chat.
+	await a.page.setViewportSize({ width: 1280, height: 800 });
+	// The chat's last line stays in sight as the columns change.
+	await until(async () => await a.page.locator('#chat-log .msg', { hasText: 'Look at the Reference field.' }).evaluate((e) => {
+		const l = e.closest('#chat-log').getBoundingClientRect(), r = e.getBoundingClientRect();
+		return r.top >= l.top && r.bottom <= l.bottom + 1;
+	}), "Ada's last message in sight");
+	await shot(a.page, 'cobrowse-agent-view-1280');
+	await a.page.setViewportSize({ width: 1400, height: 900 });
 	await replay.locator('h1', { hasText: 'Northwind Savings' }).waitFor();
 
 	// Ada points: the customer sees the highlight.

@@ -357,6 +357,25 @@ export async function render(root, ctx) {
 		for (const f of items)
 			logEl.append(itemEl(f));
 		logEl.scrollTop = logEl.scrollHeight;
+		// A log read at its end stays at its end when its box changes (a
+		// call or the customer's page docking beside it rewraps the lines).
+		// (console.css turns scroll anchoring off for it: this pins it.)
+		const log = logEl;
+		let pinned = true, top = log.scrollTop;
+		log.addEventListener('scroll', () => {
+			// A box that changed size fires "scroll" with the same
+			// scrollTop: only a real move pins or unpins.
+			if (log.scrollTop === top)
+				return;
+			top = log.scrollTop;
+			pinned = log.scrollHeight - top - log.clientHeight < 80;
+		});
+		new ResizeObserver(() => {
+			if (!pinned)
+				return;
+			log.scrollTop = log.scrollHeight;
+			top = log.scrollTop;
+		}).observe(log);
 		drawTyping();
 		pane.append(c.status === 'closed' ? wrapupForm(c) : composer(c));
 	}
