@@ -231,6 +231,14 @@ test('done when: consent, masked live view, pointer, drawing, control with a gra
 		return r.top >= l.top && r.bottom <= l.bottom + 1;
 	}), "Ada's last message in sight");
 	await shot(a.page, 'cobrowse-agent-view-1280');
+	// A small laptop or a tablet across: docked too.
+	await a.page.setViewportSize({ width: 1024, height: 768 });
+	await until(async () => await a.page.evaluate(() => {
+		const v = document.getElementById('cobrowse').getBoundingClientRect();
+		const c = document.getElementById('composer-text').getBoundingClientRect();
+		return getComputedStyle(document.getElementById('cobrowse')).position === 'static' && c.right <= v.left;
+	}), 'the view beside the chat at 1024 px');
+	await shot(a.page, 'cobrowse-agent-view-1024');
 	await a.page.setViewportSize({ width: 1400, height: 900 });
 	await replay.locator('h1', { hasText: 'Northwind Savings' }).waitFor();
 
