@@ -69,6 +69,15 @@ test('a customer passes the CAPTCHA on the demo page and chats; appearance and c
 	});
 	assert.deepEqual(calls, ['/api/widget/config'], 'only the config before opening');
 
+	// The solved check's session request is held until the checking state
+	// has been examined: on a busy machine the search can end first.
+	let release, solvedAt = 0;
+	const held = new Promise((r) => { release = r; });
+	await page.route('**/api/widget/session', async (route) => {
+		solvedAt ||= Date.now();
+		await held;
+		await route.continue();
+	});
 	await tabToLauncher(page);
 	await page.keyboard.press('Enter');
 	const t0 = Date.now();
@@ -79,8 +88,10 @@ test('a customer passes the CAPTCHA on the demo page and chats; appearance and c
 	assert.equal(await frame.locator('.auth').getAttribute('role'), 'status');
 	assert.equal(await frame.locator('progress.auth__progress').getAttribute('aria-labelledby'), 'vb-auth-text');
 	await axeCheck(frame, 'the panel while checking');
+	release();
 	await frame.locator('.panel[data-state="online"]').waitFor();
-	const took = Date.now() - t0;
+	// Open to solved: the search, not the held request.
+	const took = solvedAt - t0;
 	await checking.waitFor({ state: 'detached' });
 	assert.ok(calls.includes('/api/widget/challenge') && calls.includes('/api/widget/session'), calls.join());
 
@@ -119,9 +130,9 @@ test('a customer passes the CAPTCHA on the demo page and chats; appearance and c
 	assert.equal(await again.locator('.auth').count(), 0);
 	assert.equal(JSON.parse(sql(`SELECT context FROM conversations WHERE id = ${sess.conversation_id}`)).pages.length, 1);
 	assert.deepEqual(page.errors, [], 'no script errors or CSP violations');
-	// Recorded for BENCHMARKS-style notes: opening to a ready chat, CAPTCHA included.
+	// Recorded for BENCHMARKS-style notes: opening to a solved CAPTCHA.
 	mkdirSync(OUT, { recursive: true });
-	writeFileSync(path.join(OUT, 'widgetauth-timing.txt'), `captcha open-to-ready ${took} ms (maxnumber 100000)\n`);
+	writeFileSync(path.join(OUT, 'widgetauth-timing.txt'), `captcha open-to-solved ${took} ms (maxnumber 100000)\n`);
 	assert.ok(took < 10000, `the CAPTCHA took ${took} ms`);
 	await context.close();
 });
