@@ -9,8 +9,8 @@
 -- contacts, 400 agents): half of PostgreSQL's CPU per routing decision.
 --
 -- The last told order of a queue is now one array per queue, rewritten
--- only when it differs; the places that changed are found by joining the
--- new order with the old one. A contact that leaves the queue drops out of
+-- only when it differs; the places that changed are found by comparing the
+-- new order with the old one place by place. A contact that leaves the queue drops out of
 -- the next computation's array (no trigger), so one that comes back (a
 -- transfer, a decline) is told its place again unless it is at the very
 -- place it was last told.
@@ -41,7 +41,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON queue_order TO vb_app;
 CREATE OR REPLACE FUNCTION vb_acd_positions() RETURNS TABLE (conversation_id bigint, pos int, wait_s int)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
-DECLARE ready int; at timestamptz; l record; old bigint[]; had boolean; w numeric;
+DECLARE ready int; at timestamptz; l record; old bigint[]; w numeric;
 	seen bigint[] := '{}';
 BEGIN
 	SELECT k.positions_at INTO at FROM acd_clock k WHERE k.tenant_id = vb_tenant()
@@ -66,14 +66,9 @@ BEGIN
 	LOOP
 		seen := seen || l.queue_id;
 		SELECT o.ids INTO old FROM queue_order o WHERE o.queue_id = l.queue_id;
-		had := FOUND;
-		CONTINUE WHEN had AND old = l.ids;
-		IF had THEN
-			UPDATE queue_order SET ids = l.ids WHERE queue_id = l.queue_id;
-		ELSE
-			INSERT INTO queue_order (queue_id, ids) VALUES (l.queue_id, l.ids)
-			ON CONFLICT (queue_id) DO UPDATE SET ids = EXCLUDED.ids;
-		END IF;
+		CONTINUE WHEN old = l.ids;
+		INSERT INTO queue_order (queue_id, ids) VALUES (l.queue_id, l.ids)
+		ON CONFLICT (queue_id) DO UPDATE SET ids = EXCLUDED.ids;
 		SELECT coalesce(avg(extract(epoch FROM x.assigned_at - x.queued_at)), 30) INTO w
 		FROM (SELECT y.assigned_at, y.queued_at FROM conversations y WHERE y.queue_id = l.queue_id
 		    AND y.assigned_at IS NOT NULL ORDER BY y.assigned_at DESC LIMIT 20) x;

@@ -337,7 +337,7 @@ export async function render(root, ctx) {
 	}
 
 	// ------------------------------------------------------------ the chat pane
-	let logEl = null, typingEl = null, headerEl = null;
+	let logEl = null, typingEl = null, headerEl = null, logRO = null;
 
 	function drawPane() {
 		clear(pane);
@@ -370,12 +370,14 @@ export async function render(root, ctx) {
 			top = log.scrollTop;
 			pinned = log.scrollHeight - top - log.clientHeight < 80;
 		});
-		new ResizeObserver(() => {
+		logRO?.disconnect();
+		logRO = new ResizeObserver(() => {
 			if (!pinned)
 				return;
 			log.scrollTop = log.scrollHeight;
 			top = log.scrollTop;
-		}).observe(log);
+		});
+		logRO.observe(log);
 		drawTyping();
 		pane.append(c.status === 'closed' ? wrapupForm(c) : composer(c));
 	}
